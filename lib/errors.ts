@@ -1,0 +1,20 @@
+/** Every failure of this package: `reason` is the contract's lowercase atom. */
+export class TransportError extends Error {
+  readonly reason: string;
+  readonly code: string;
+  readonly syscall?: string;
+  readonly errno?: number;
+
+  constructor(reason: string, message: string, syscall?: string, errno?: number) {
+    super(message);
+    this.name = 'TransportError';
+    this.reason = reason;
+    this.code = reason.toUpperCase();
+    if (syscall !== undefined) this.syscall = syscall;
+    if (errno !== undefined) this.errno = errno;
+  }
+}
+
+export function badarg(operation: string, what: string): TransportError {
+  return new TransportError('badarg', `${operation}: ${what}`);
+}

@@ -1,0 +1,234 @@
+import type { Worker } from 'node:worker_threads';
+
+/** An IP literal, a unix datagram path, `'unspec'`, or `{ undefined: term }` (seed `address()`). */
+export type Address = string | { local: string } | 'unspec' | { undefined: unknown };
+
+/** Seed `socket_info()`: an IP endpoint, a unix path (`''` when unnamed), or `'unspec'`. */
+export type SocketInfo =
+  | { address: string; family: 'IPv4' | 'IPv6'; port: number }
+  | { local: string }
+  | 'unspec';
+
+/** Milliseconds (≥ 0), `Infinity`, or `'infinity'`. */
+export type Timeout = number | 'infinity';
+
+/** Sent as one datagram, gathered by the kernel from the pieces. */
+export type IOData = string | Uint8Array | IOData[];
+
+export interface PktInfo {
+  /** The datagram's destination address (IP_PKTINFO ipi_addr / IPV6_PKTINFO ipi6_addr). */
+  address: string;
+  /** IPv4 only: the local address the route resolved to (ipi_spec_dst). */
+  specDst?: string;
+  ifindex: number;
+}
+
+export interface ExtendedError {
+  /** `'local' | 'icmp' | 'icmp6' | 'txstatus' | ...` (SO_EE_ORIGIN_*). */
+  origin: string;
+  /** errno carried by the error, lowercase (`'econnrefused'`, `'emsgsize'`, ...). */
+  reason: string;
+  errno: number;
+  type: number;
+  code: number;
+  /** ee_info: the path MTU for `emsgsize`. */
+  info: number;
+  /** The node that sent the ICMP error (SO_EE_OFFENDER), when known. */
+  offender?: { address: string; port: number };
+}
+
+export interface AncillaryData {
+  tos?: number;
+  tclass?: number;
+  ttl?: number;
+  hoplimit?: number;
+  pktinfo?: PktInfo;
+  origdstaddr?: { address: string; port: number };
+  /** SO_TIMESTAMPNS: nanoseconds since the epoch. */
+  timestamp?: bigint;
+  /** SO_RXQ_OVFL: datagrams the kernel dropped on this socket so far. */
+  dropped?: number;
+  /** UDP_GRO: `data` holds several segments of this size (the last may be shorter). */
+  segmentSize?: number;
+  /** An extended error from the error queue (IP_RECVERR / IPV6_RECVERR). */
+  error?: ExtendedError;
+  /** The kernel cut the control data (MSG_CTRUNC): some ancillary data is missing. */
+  ctruncated?: true;
+}
+
+export interface SendAncillary {
+  tos?: number;
+  tclass?: number;
+  ttl?: number;
+  hoplimit?: number;
+  pktinfo?: { address?: string; ifindex?: number };
+  segmentSize?: number;
+}
+
+export interface RecvData {
+  /** Sender: IP string, or `{ local: path }` for unix datagram sockets. */
+  address: Address;
+  /** 0 for unix datagram sockets. */
+  port: number;
+  data: Buffer;
+  /** Present exactly when a receive-side ancillary option is on. */
+  ancillary?: AncillaryData;
+  /** The datagram was longer than `numBytes`: `data` holds its first `numBytes` bytes. */
+  truncated?: true;
+}
+
+/** A datagram read from the error queue (MSG_ERRQUEUE). */
+export interface ErrorQueueEntry {
+  error: ExtendedError;
+  /** The destination of the datagram that caused the error. */
+  address: Address;
+  port: number;
+  /** The start of the datagram that caused the error, as the kernel kept it. */
+  data: Buffer;
+  truncated?: true;
+}
+
+export type Active = boolean | 'once' | number;
+
+export interface RawOptionSet {
+  level: number;
+  option: number;
+  value: Uint8Array;
+}
+export interface RawOptionGet {
+  level: number;
+  option: number;
+  length: number;
+}
+
+/** Every option the package knows. Values follow inet's shapes. */
+export interface SocketOptions {
+  active?: Active;
+  broadcast?: boolean;
+  buffer?: number;
+  recbuf?: number;
+  sndbuf?: number;
+  reuseaddr?: boolean;
+  reuseport?: boolean;
+  reuseport_lb?: boolean;
+  priority?: number;
+  tos?: number;
+  tclass?: number;
+  ttl?: number;
+  recvtos?: boolean;
+  recvtclass?: boolean;
+  recvttl?: boolean;
+  dontroute?: boolean;
+  /** IPv4: an interface address; IPv6: an interface index. */
+  multicast_if?: string | number;
+  multicast_loop?: boolean;
+  multicast_ttl?: number;
+  /** `[multiaddr, interface]` (IPv4 addresses, or for IPv6 `[multiaddr, ifindex]`). */
+  add_membership?: [string, string | number];
+  drop_membership?: [string, string | number];
+  /** `[multiaddr, interface, source]`. */
+  add_source_membership?: [string, string | number, string];
+  drop_source_membership?: [string, string | number, string];
+  ipv6_v6only?: boolean;
+  bind_to_device?: string;
+  read_packets?: number;
+  mode?: 'binary';
+  raw?: RawOptionSet | RawOptionSet[];
+  pktinfo?: boolean;
+  recvorigdstaddr?: boolean;
+  timestamp?: boolean;
+  rxq_ovfl?: boolean;
+  gro?: boolean;
+  segment?: number;
+  recverr?: boolean;
+  mtu_discover?: 'dont' | 'want' | 'do' | 'probe' | 'interface' | 'omit';
+  freebind?: boolean;
+  transparent?: boolean;
+  mark?: number;
+  busy_poll?: number;
+  incoming_cpu?: number;
+  rcvbufforce?: number;
+  sndbufforce?: number;
+  recvhoplimit?: boolean;
+  unicast_hops?: number;
+  multicast_hops?: number;
+}
+
+/** A name to read with `getopts`; `raw` takes `{ raw: { level, option, length } }`. */
+export type OptionName = keyof SocketOptions | { raw: RawOptionGet };
+
+export interface ListenOptions extends SocketOptions {
+  ip?: 'loopback' | 'any' | string | { local: string };
+  family?: 'inet' | 'inet6' | 'local';
+  fd?: number;
+  netns?: string;
+  inet_backend?: 'inet' | 'socket';
+}
+
+export interface KernelStats {
+  /** Bytes queued for reading (SIOCINQ). */
+  rx_queue: number;
+  /** Bytes not yet sent by the kernel (SIOCOUTQ). */
+  tx_queue: number;
+  /** Datagrams dropped by the kernel on this socket (SO_MEMINFO SK_MEMINFO_DROPS). */
+  drops: number;
+  rmem_alloc: number;
+  rcvbuf: number;
+  wmem_alloc: number;
+  sndbuf: number;
+  fwd_alloc: number;
+  wmem_queued: number;
+  optmem: number;
+  backlog: number;
+}
+
+export interface SocketStats {
+  recv_oct: number;
+  recv_cnt: number;
+  recv_max: number;
+  recv_avg: number;
+  recv_dvi: number;
+  send_oct: number;
+  send_cnt: number;
+  send_max: number;
+  send_avg: number;
+  send_pend: number;
+  kernel: KernelStats;
+}
+
+export interface BatchMessage {
+  address: Address;
+  port: number;
+  data: IOData;
+  ancillary?: SendAncillary;
+}
+
+export type Destination = SocketInfo | { address: Address; port: number };
+
+/** An opaque socket; one class serves for listener and client sockets. */
+export interface SocketHandle {
+  readonly fd: number;
+  readonly closed: boolean;
+}
+
+/** The Abyss.Transport behaviour. */
+export interface Transport<S extends SocketHandle = SocketHandle> {
+  listen(port: number, options?: ListenOptions): S;
+  open(port: number, options?: ListenOptions): S;
+  connect(socket: S, address: string, port: number): void;
+  controllingProcess(socket: S, owner: Worker | number): void;
+  recv(socket: S, numBytes: number, timeout: Timeout): Promise<RecvData>;
+  send(socket: S, data: IOData): Promise<void>;
+  send(socket: S, dest: Destination, data: IOData): Promise<void>;
+  send(socket: S, address: Address, port: number, data: IOData): Promise<void>;
+  send(socket: S, address: Address, port: number, ancillary: SendAncillary, data: IOData): Promise<void>;
+  getopts(socket: S, names: OptionName[]): Partial<SocketOptions>;
+  setopts(socket: S, options: SocketOptions): void;
+  close(socket: S): void;
+  sockname(socket: S): SocketInfo;
+  peername(socket: S): SocketInfo;
+  getstat(socket: S): SocketStats;
+  negotiatedProtocol(socket: S): string;
+  recvBatch(socket: S, max: number, timeout: Timeout): Promise<RecvData[]>;
+  sendBatch(socket: S, messages: BatchMessage[]): Promise<number>;
+}
