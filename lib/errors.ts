@@ -18,3 +18,7 @@ export class TransportError extends Error {
 export function badarg(operation: string, what: string): TransportError {
   return new TransportError('badarg', `${operation}: ${what}`);
 }
+
+export function closedError(operation: string): TransportError {
+  return new TransportError('closed', `${operation}: socket is closed`);
+}

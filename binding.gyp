@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "abyss_transport",
+      "sources": [
+        "native/addon.cc",
+        "native/address.cc",
+        "native/cmsg.cc",
+        "native/environment.cc",
+        "native/errors.cc",
+        "native/options.cc",
+        "native/socket.cc",
+        "native/values.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+    }
+  ]
+}

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { TransportError } from './errors';
+
+/** The native socket: one per kernel socket per thread (see native/socket.h). */
+export interface NativeSocket {
+  readonly fd: number;
+  readonly family: 'inet' | 'inet6' | 'local';
+  readonly closed: boolean;
+  /** The facade socket that readiness events are dispatched to. */
+  socket?: { onReady(events: number, status: number): void };
+  bind(address: string | { local: string }, port: number, operation: string): void;
+  connect(address: string | { local: string }, port: number): void;
+  sockname(): unknown;
+  peername(): unknown;
+  setopts(names: string[], values: unknown[]): void;
+  getopt(name: string, level?: number, option?: number, length?: number): unknown;
+  recv(max: number): Buffer | undefined;
+  recvError(): unknown;
+  send(data: unknown, address?: unknown, port?: number, ancillary?: object): number;
+  sendBatch(messages: readonly object[], start: number): number;
+  watch(events: number): void;
+  close(): void;
+  stats(): Record<string, unknown>;
+}
+
+export interface Binding {
+  NativeSocket: new (family: string, fd?: number, netns?: string) => NativeSocket;
+  init(errorClass: typeof TransportError, dispatch: (this: NativeSocket, events: number, status: number) => void,
+    threadId: number): { meta: Int32Array; addresses: string[] };
+  constants: Record<string, number>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load: (dir: string) => Binding = require('node-gyp-build');
+
+export const binding: Binding = load(path.join(__dirname, '..'));
+
+function dispatch(this: NativeSocket, events: number, status: number): void {
+  this.socket?.onReady(events, status);
+}
+
+/** The metadata records and the sender address cache shared with the native side. */
+export const shared = binding.init(TransportError, dispatch, threadId);
+export const C = binding.constants;

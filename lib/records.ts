@@ -1,0 +1,68 @@
+import { C, shared } from './binding';
+import type { AncillaryData, RecvData } from './types';
+
+const { meta, addresses } = shared;
+const STRIDE = C.META_STRIDE;
+const NS_PER_SECOND = 1_000_000_000n;
+
+function addressAt(slot: number): string {
+  return slot >= 0 ? addresses[slot] : '';
+}
+
+function ancillaryAt(base: number, flags: number): AncillaryData {
+  const present = meta[base + C.META_PRESENT];
+  const ancillary: AncillaryData = {};
+  if (present & C.HAS_TOS) ancillary.tos = meta[base + C.META_TOS];
+  if (present & C.HAS_TTL) ancillary.ttl = meta[base + C.META_TTL];
+  if (present & C.HAS_TCLASS) ancillary.tclass = meta[base + C.META_TCLASS];
+  if (present & C.HAS_HOPLIMIT) ancillary.hoplimit = meta[base + C.META_HOPLIMIT];
+  if (present & C.HAS_PKTINFO) {
+    const specDst = meta[base + C.META_PKT_SPEC_DST];
+    ancillary.pktinfo = {
+      address: addressAt(meta[base + C.META_PKT_ADDRESS]),
+      ...(specDst >= 0 ? { specDst: addressAt(specDst) } : {}),
+      ifindex: meta[base + C.META_PKT_IFINDEX],
+    };
+  }
+  if (present & C.HAS_ORIG_DST) {
+    ancillary.origdstaddr = { address: addressAt(meta[base + C.META_ORIG_DST]), port: meta[base + C.META_ORIG_DST_PORT] };
+  }
+  if (present & C.HAS_TIMESTAMP) {
+    const seconds = (BigInt(meta[base + C.META_TIME_SEC_HIGH] >>> 0) << 32n) | BigInt(meta[base + C.META_TIME_SEC_LOW] >>> 0);
+    ancillary.timestamp = seconds * NS_PER_SECOND + BigInt(meta[base + C.META_TIME_NSEC]);
+  }
+  if (present & C.HAS_DROPPED) ancillary.dropped = meta[base + C.META_DROPPED] >>> 0;
+  if (present & C.HAS_SEGMENT_SIZE) ancillary.segmentSize = meta[base + C.META_SEGMENT_SIZE];
+  if (flags & C.FLAG_CTRUNCATED) ancillary.ctruncated = true;
+  return ancillary;
+}
+
+/**
+ * Turns the records of the last native recv into RecvData, appending them to `out`.
+ * `withAncillary`: a receive-side option is on, so every datagram carries `ancillary`.
+ */
+export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData[]): void {
+  const count = meta[C.META_COUNT];
+  for (let i = 0; i < count; i++) {
+    const base = i * STRIDE;
+    const offset = meta[base + C.META_OFFSET];
+    const flags = meta[base + C.META_FLAGS];
+    const slot = meta[base + C.META_ADDRESS];
+    const record: RecvData = {
+      address: flags & C.FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot],
+      port: meta[base + C.META_PORT],
+      data: bytes.subarray(offset, offset + meta[base + C.META_LENGTH]),
+    };
+    if (withAncillary || meta[base + C.META_PRESENT] !== 0 || flags & C.FLAG_CTRUNCATED) {
+      record.ancillary = ancillaryAt(base, flags);
+    }
+    if (flags & C.FLAG_TRUNCATED) record.truncated = true;
+    out.push(record);
+  }
+}
+
+/** The first `limit` bytes of a datagram, marked truncated when that cut it. */
+export function cut(record: RecvData, limit: number): RecvData {
+  if (limit <= 0 || record.data.length <= limit) return record;
+  return { ...record, data: record.data.subarray(0, limit), truncated: true };
+}

@@ -1,0 +1,324 @@
+import { EventEmitter } from 'node:events';
+import { threadId } from 'node:worker_threads';
+import { C, type NativeSocket } from './binding';
+import { TransportError, closedError } from './errors';
+import { ioLength } from './iodata';
+import { cut, readRecords } from './records';
+import type { Active, Address, RecvData, SendAncillary } from './types';
+
+/** setTimeout's limit: a longer wait is re-armed in steps of it. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+interface Waiter {
+  /** 0: whole datagrams; n: at most n bytes of one. */
+  numBytes: number;
+  /** 0 for recv; the most datagrams for recvBatch. */
+  batch: number;
+  resolve(value: RecvData | RecvData[]): void;
+  reject(error: TransportError): void;
+  timer?: NodeJS.Timeout;
+}
+
+interface PendingSend {
+  data: unknown;
+  address: Address | undefined;
+  port: number;
+  ancillary: SendAncillary | undefined;
+  /** For a batch: the messages and how many went out so far. */
+  messages?: readonly object[];
+  sent: number;
+  bytes: number;
+  resolve(value: number): void;
+  reject(error: TransportError): void;
+}
+
+function timeoutError(operation: string): TransportError {
+  return new TransportError('timeout', `${operation}: nothing arrived in time`);
+}
+
+/**
+ * A datagram socket (seed `socket()` and `listener_socket()`). Emits `'udp'` with a
+ * RecvData and `'udp_passive'` in active mode, `'udp_error'` when a read fails then.
+ */
+export class Socket extends EventEmitter {
+  /** @internal */
+  readonly native: NativeSocket;
+  #owner = threadId;
+  #queue: RecvData[] = [];
+  #head = 0;
+  #waiters: Waiter[] = [];
+  #sends: PendingSend[] = [];
+  #watching = 0;
+  #active: Active = false;
+  /** @internal the receive-side ancillary options that are on */
+  readonly receiveOptions = new Set<string>();
+  /** @internal a receive-side ancillary option is on */
+  ancillary = false;
+  /** @internal inet's read_packets: datagrams read per system call */
+  readPackets = 32;
+  /** @internal inet's buffer: the most bytes of a datagram that recv(…, 0, …) returns */
+  buffer: number;
+  /** @internal bytes of sends waiting for room in the kernel */
+  sendPending = 0;
+
+  /** @internal */
+  constructor(native: NativeSocket) {
+    super();
+    this.native = native;
+    this.buffer = native.family === 'local' ? 16 * 1024 * 1024 : 65536;
+    native.socket = this;
+  }
+
+  get fd(): number {
+    return this.native.fd;
+  }
+
+  get closed(): boolean {
+    return this.native.closed;
+  }
+
+  get active(): Active {
+    return this.#active;
+  }
+
+  /** @internal Throws `closed` or `not_owner` unless this thread may change the socket. */
+  assertOwner(operation: string): void {
+    if (this.native.closed) throw closedError(operation);
+    if (this.#owner !== threadId) {
+      throw new TransportError('not_owner', `${operation}: this thread does not own the socket`);
+    }
+  }
+
+  /** @internal recv (batch 0) and recvBatch (batch = max). */
+  receive(numBytes: number, batch: number, timeout: number): Promise<RecvData | RecvData[]> {
+    const operation = batch ? 'recvBatch' : 'recv';
+    try {
+      this.assertOwner(operation);
+      if (this.#active !== false) {
+        throw new TransportError('einval', `${operation}: the socket is in active mode`);
+      }
+      if (this.#waiters.length === 0) {
+        const ready = this.#take(numBytes, batch);
+        if (ready !== undefined) return Promise.resolve(ready);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (timeout === 0) return Promise.reject(timeoutError(operation));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { numBytes, batch, resolve, reject };
+      if (timeout !== Infinity) this.#arm(waiter, timeout, operation);
+      this.#waiters.push(waiter);
+      this.#updateWatch();
+    });
+  }
+
+  #arm(waiter: Waiter, timeout: number, operation: string): void {
+    const step = Math.min(timeout, MAX_TIMER);
+    waiter.timer = setTimeout(() => {
+      if (timeout > step) return this.#arm(waiter, timeout - step, operation);
+      const index = this.#waiters.indexOf(waiter);
+      if (index < 0) return;
+      this.#waiters.splice(index, 1);
+      this.#updateWatch();
+      waiter.reject(timeoutError(operation));
+    }, step);
+  }
+
+  /** The next datagram (or batch) from the queue, reading the kernel when it is empty. */
+  #take(numBytes: number, batch: number): RecvData | RecvData[] | undefined {
+    if (this.#head === this.#queue.length && !this.#fill(batch || 1)) return undefined;
+    if (batch === 0) return cut(this.#shift(), numBytes || this.buffer);
+    const records: RecvData[] = [];
+    while (records.length < batch) {
+      if (this.#head === this.#queue.length && !this.#fill(batch - records.length)) break;
+      records.push(cut(this.#shift(), this.buffer));
+    }
+    return records;
+  }
+
+  #shift(): RecvData {
+    const record = this.#queue[this.#head++];
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+    return record;
+  }
+
+  /** One system call for up to `wanted` datagrams (at least read_packets). */
+  #fill(wanted: number): boolean {
+    const bytes = this.native.recv(Math.max(wanted, this.readPackets));
+    if (bytes === undefined) return false;
+    readRecords(bytes, this.ancillary, this.#queue);
+    return true;
+  }
+
+  /** @internal Called by the binding when the descriptor is ready. */
+  onReady(events: number, status: number): void {
+    if (this.native.closed) return;
+    if (status !== 0 || events & C.READABLE) {
+      if (this.#active !== false) this.#deliverActive();
+      else this.#serveWaiters();
+    }
+    if (status !== 0 || events & C.WRITABLE) this.#flushSends();
+    this.#updateWatch();
+  }
+
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters[0];
+      let result: RecvData | RecvData[] | undefined;
+      try {
+        result = this.#take(waiter.numBytes, waiter.batch);
+      } catch (error) {
+        this.#waiters.shift();
+        clearTimeout(waiter.timer);
+        waiter.reject(error as TransportError);
+        continue;
+      }
+      if (result === undefined) return;
+      this.#waiters.shift();
+      clearTimeout(waiter.timer);
+      waiter.resolve(result);
+    }
+  }
+
+  /** @internal inet's active option: true, 'once', N (added to the count), or false. */
+  setActive(value: Active): void {
+    if (typeof value === 'number') {
+      const count = (typeof this.#active === 'number' ? this.#active : 0) + value;
+      this.#active = count > 0 ? count : false;
+      if (count <= 0) process.nextTick(() => this.emit('udp_passive', this));
+    } else {
+      this.#active = value;
+    }
+    if (this.#active === false) return this.#updateWatch();
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new TransportError('einval', 'recv: the socket was put in active mode'));
+    }
+    this.#updateWatch();
+    if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
+  }
+
+  #deliverActive(): void {
+    while (this.#active !== false && !this.native.closed) {
+      const remaining = typeof this.#active === 'number' ? this.#active : this.#active === 'once' ? 1 : this.readPackets;
+      let record: RecvData | undefined;
+      try {
+        if (this.#head === this.#queue.length && !this.#fill(remaining)) break;
+        record = cut(this.#shift(), this.buffer);
+      } catch (error) {
+        this.emit('udp_error', error);
+        break;
+      }
+      if (this.#active === 'once' || this.#active === 1) {
+        this.#active = false;
+        this.emit('udp', record);
+        this.emit('udp_passive', this);
+      } else {
+        if (typeof this.#active === 'number') this.#active--;
+        this.emit('udp', record);
+      }
+    }
+    this.#updateWatch();
+  }
+
+  /** @internal One datagram; waits for room in the kernel when the send buffer is full. */
+  transmit(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): Promise<number> {
+    try {
+      this.assertOwner('send');
+      if (this.#sends.length === 0) {
+        const sent = this.native.send(data, address, port, ancillary);
+        if (sent >= 0) return Promise.resolve(sent);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#enqueueSend({ data, address, port, ancillary, sent: 0, bytes: ioLength(data) });
+  }
+
+  /** @internal Messages in order, one sendmmsg per up to MAX_BATCH of them. */
+  transmitBatch(messages: readonly { data: unknown }[]): Promise<number> {
+    const bytes = messages.reduce((sum, message) => sum + ioLength(message.data), 0);
+    const pending = { data: undefined, address: undefined, port: 0, ancillary: undefined, messages, sent: 0, bytes };
+    try {
+      this.assertOwner('sendBatch');
+      if (this.#sends.length === 0 && this.#sendBatchStep(pending)) return Promise.resolve(messages.length);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#enqueueSend(pending);
+  }
+
+  /** Sends what the kernel takes now; true when the whole batch is out. */
+  #sendBatchStep(pending: Omit<PendingSend, 'resolve' | 'reject'>): boolean {
+    const messages = pending.messages!;
+    while (pending.sent < messages.length) {
+      const sent = this.native.sendBatch(messages, pending.sent);
+      if (sent < 0) return false;
+      pending.sent += sent;
+    }
+    return true;
+  }
+
+  #enqueueSend(pending: Omit<PendingSend, 'resolve' | 'reject'>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#sends.push({ ...pending, resolve, reject });
+      this.sendPending += pending.bytes;
+      this.#updateWatch();
+    });
+  }
+
+  #flushSends(): void {
+    while (this.#sends.length > 0) {
+      const pending = this.#sends[0];
+      let result: number;
+      try {
+        if (pending.messages) {
+          if (!this.#sendBatchStep(pending)) return;
+          result = pending.messages.length;
+        } else {
+          result = this.native.send(pending.data, pending.address, pending.port, pending.ancillary);
+          if (result < 0) return;
+        }
+      } catch (error) {
+        this.#sends.shift();
+        this.sendPending -= pending.bytes;
+        pending.reject(error as TransportError);
+        continue;
+      }
+      this.#sends.shift();
+      this.sendPending -= pending.bytes;
+      pending.resolve(result);
+    }
+  }
+
+  #updateWatch(): void {
+    const wanted = (this.#waiters.length > 0 || this.#active !== false ? C.READABLE : 0) |
+      (this.#sends.length > 0 ? C.WRITABLE : 0);
+    if (wanted === this.#watching || this.native.closed) return;
+    this.native.watch(wanted);
+    this.#watching = wanted;
+  }
+
+  /** @internal Closes the descriptor and rejects every pending call with `closed`. */
+  shut(): void {
+    if (this.native.closed) return;
+    this.assertOwner('close');
+    this.native.close();
+    this.#watching = 0;
+    this.#queue.length = 0;
+    this.#head = 0;
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(closedError(waiter.batch ? 'recvBatch' : 'recv'));
+    }
+    for (const pending of this.#sends.splice(0)) {
+      pending.reject(closedError(pending.messages ? 'sendBatch' : 'send'));
+    }
+    this.sendPending = 0;
+    this.#active = false;
+  }
+}

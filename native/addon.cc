@@ -1,0 +1,96 @@
+// The binding's entry: one Environment per JS environment, the socket class, and the
+// constants the facade shares with the native side.
+#include <napi.h>
+#include <uv.h>
+
+#include "cmsg.h"
+#include "environment.h"
+#include "errors.h"
+#include "socket.h"
+
+namespace abyss {
+
+namespace {
+
+// init(TransportError, dispatch, threadId): returns { meta, addresses } for the facade.
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Environment* environment = Environment::Get(env);
+  if (!info[0].IsFunction() || !info[1].IsFunction() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "init(TransportError, dispatch, threadId)");
+  }
+  environment->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  environment->dispatch = Napi::Persistent(info[1].As<Napi::Function>());
+  environment->thread_id = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+  Napi::Int32Array meta = Napi::Int32Array::New(env, kMaxBatch * kMetaStride + 1);
+  environment->meta_ref = Napi::Persistent(meta);
+  environment->meta = meta.Data();
+  Napi::Array addresses = Napi::Array::New(env, AddressCache::kSlots);
+  environment->addresses.Attach(addresses);
+  Napi::Object shared = Napi::Object::New(env);
+  shared.Set("meta", meta);
+  shared.Set("addresses", addresses);
+  return shared;
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object constants = Napi::Object::New(env);
+  auto set = [&](const char* name, int value) { constants.Set(name, value); };
+  set("META_OFFSET", kMetaOffset);
+  set("META_LENGTH", kMetaLength);
+  set("META_FLAGS", kMetaFlags);
+  set("META_PORT", kMetaPort);
+  set("META_ADDRESS", kMetaAddress);
+  set("META_PRESENT", kMetaPresent);
+  set("META_TOS", kMetaTos);
+  set("META_TTL", kMetaTtl);
+  set("META_TCLASS", kMetaTclass);
+  set("META_HOPLIMIT", kMetaHoplimit);
+  set("META_PKT_IFINDEX", kMetaPktIfindex);
+  set("META_PKT_ADDRESS", kMetaPktAddress);
+  set("META_PKT_SPEC_DST", kMetaPktSpecDst);
+  set("META_ORIG_DST", kMetaOrigDst);
+  set("META_ORIG_DST_PORT", kMetaOrigDstPort);
+  set("META_TIME_SEC_HIGH", kMetaTimeSecHigh);
+  set("META_TIME_SEC_LOW", kMetaTimeSecLow);
+  set("META_TIME_NSEC", kMetaTimeNsec);
+  set("META_DROPPED", kMetaDropped);
+  set("META_SEGMENT_SIZE", kMetaSegmentSize);
+  set("META_STRIDE", kMetaStride);
+  set("META_COUNT", kMaxBatch * kMetaStride);
+  set("FLAG_TRUNCATED", kFlagTruncated);
+  set("FLAG_CTRUNCATED", kFlagCtruncated);
+  set("FLAG_LOCAL", kFlagLocal);
+  set("HAS_TOS", kTos);
+  set("HAS_TTL", kTtl);
+  set("HAS_TCLASS", kTclass);
+  set("HAS_HOPLIMIT", kHoplimit);
+  set("HAS_PKTINFO", kPktinfo);
+  set("HAS_ORIG_DST", kOrigDstAddr);
+  set("HAS_TIMESTAMP", kTimestamp);
+  set("HAS_DROPPED", kDropped);
+  set("HAS_SEGMENT_SIZE", kSegmentSize);
+  set("MAX_BATCH", kMaxBatch);
+  set("READABLE", UV_READABLE);
+  set("WRITABLE", UV_WRITABLE);
+  return constants;
+}
+
+Napi::Object Register(Napi::Env env, Napi::Object exports) {
+  auto* environment = new Environment(env);
+  env.SetInstanceData<Environment>(environment);
+  Napi::Function socket_class = NativeSocket::Define(env);
+  environment->socket_class = Napi::Persistent(socket_class);
+  exports.Set("NativeSocket", socket_class);
+  exports.Set("init", Napi::Function::New(env, Init, "init"));
+  exports.Set("constants", Constants(env));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace abyss
+
+static Napi::Object RegisterModule(Napi::Env env, Napi::Object exports) { return abyss::Register(env, exports); }
+
+NODE_API_MODULE(abyss_transport, RegisterModule)

@@ -1,0 +1,120 @@
+#include "environment.h"
+
+#include <cstddef>
+#include <cstring>
+
+#include "address.h"
+#include "socket.h"
+
+namespace abyss {
+
+namespace {
+
+// Poll handles still closing when the environment is torn down; the last one to close
+// lets Node finish the teardown.
+struct Teardown {
+  size_t pending = 0;
+  napi_async_cleanup_hook_handle hook = nullptr;
+};
+
+void OnTeardownPollClosed(uv_handle_t* handle) {
+  auto* teardown = static_cast<Teardown*>(handle->data);
+  delete reinterpret_cast<uv_poll_t*>(handle);
+  if (--teardown->pending == 0) {
+    napi_remove_async_cleanup_hook(teardown->hook);
+    delete teardown;
+  }
+}
+
+}  // namespace
+
+Environment::Environment(Napi::Env env) {
+  napi_get_uv_event_loop(env, &loop);
+  napi_add_async_cleanup_hook(env, BeginTeardown, this, &cleanup_hook_);
+}
+
+Environment::~Environment() {
+  for (NativeSocket* socket : sockets) {
+    socket->Detach([](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }, nullptr);
+  }
+}
+
+void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
+  auto* self = static_cast<Environment*>(arg);
+  auto* teardown = new Teardown;
+  teardown->hook = hook;
+  for (NativeSocket* socket : self->sockets) {
+    if (socket->Detach(OnTeardownPollClosed, teardown)) teardown->pending++;
+  }
+  self->sockets.clear();
+  // uv_close never calls back synchronously, so the count is complete here.
+  if (teardown->pending == 0) {
+    napi_remove_async_cleanup_hook(hook);
+    delete teardown;
+  }
+}
+
+ReceiveArena& Environment::Arena() {
+  if (!arena_) {
+    arena_ = std::make_unique<ReceiveArena>();
+    arena_->data.resize(kMaxBatch * kSlotSize);
+  }
+  return *arena_;
+}
+
+bool AddressCache::Key::operator==(const Key& other) const {
+  return family == other.family && size == other.size && scope == other.scope &&
+         std::memcmp(bytes, other.bytes, size) == 0;
+}
+
+bool AddressCache::MakeKey(const sockaddr* address, socklen_t length, Key* key) {
+  key->family = static_cast<uint8_t>(address->sa_family);
+  if (address->sa_family == AF_INET) {
+    key->size = 4;
+    std::memcpy(key->bytes, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, 4);
+    return true;
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(address);
+    key->size = 16;
+    key->scope = sin6->sin6_scope_id;
+    std::memcpy(key->bytes, &sin6->sin6_addr, 16);
+    return true;
+  }
+  if (address->sa_family == AF_UNIX && length > offsetof(sockaddr_un, sun_path)) {
+    size_t size = std::min<size_t>(length - offsetof(sockaddr_un, sun_path), sizeof(key->bytes));
+    key->size = static_cast<uint8_t>(size);
+    std::memcpy(key->bytes, reinterpret_cast<const sockaddr_un*>(address)->sun_path, size);
+    return true;
+  }
+  return false;
+}
+
+int AddressCache::SlotFor(Napi::Env env, const sockaddr* address, socklen_t length) {
+  Key key;
+  if (!MakeKey(address, length, &key)) return -1;
+  uint32_t hash = 2166136261u ^ key.family ^ (key.scope * 16777619u);
+  for (size_t i = 0; i < key.size; i++) hash = (hash ^ key.bytes[i]) * 16777619u;
+  // Probe past slots this batch already handed out, so no record's string is replaced
+  // before the facade has read it.
+  for (int probe = 0; probe < kSlots; probe++) {
+    int slot = static_cast<int>((hash + probe) % kSlots);
+    Entry& entry = entries_[slot];
+    if (entry.used && entry.key == key) {
+      entry.generation = generation_;
+      return slot;
+    }
+    if (entry.used && entry.generation == generation_) continue;
+    std::string text = address->sa_family == AF_UNIX
+                           ? LocalPath(reinterpret_cast<const sockaddr_un*>(address), length)
+                           : FormatIp(address);
+    array_.Value().Set(static_cast<uint32_t>(slot), Napi::String::New(env, text));
+    entry.key = key;
+    entry.used = true;
+    entry.generation = generation_;
+    return slot;
+  }
+  return -1;
+}
+
+}  // namespace abyss

@@ -1,0 +1,123 @@
+// Per-environment (main thread or worker) state: the facade's callbacks, the receive
+// arena shared by that environment's sockets, the sender address cache, and teardown.
+#pragma once
+#include <napi.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "cmsg.h"
+
+namespace abyss {
+
+class NativeSocket;
+
+// Layout of one message's record in the metadata Int32Array the facade reads.
+enum MetaField : int {
+  kMetaOffset,       // where its bytes start in the pool
+  kMetaLength,       // bytes copied into the pool
+  kMetaFlags,        // MetaFlag bits
+  kMetaPort,
+  kMetaAddress,      // slot in the address cache, -1 when unnamed
+  kMetaPresent,      // ReceivedField bits
+  kMetaTos,
+  kMetaTtl,
+  kMetaTclass,
+  kMetaHoplimit,
+  kMetaPktIfindex,
+  kMetaPktAddress,
+  kMetaPktSpecDst,
+  kMetaOrigDst,
+  kMetaOrigDstPort,
+  kMetaTimeSecHigh,
+  kMetaTimeSecLow,
+  kMetaTimeNsec,
+  kMetaDropped,
+  kMetaSegmentSize,
+  kMetaStride,
+};
+
+enum MetaFlag : int {
+  kFlagTruncated = 1,  // MSG_TRUNC: the datagram was longer than what was kept
+  kFlagCtruncated = 2, // MSG_CTRUNC or a malformed control message
+  kFlagLocal = 4,      // the sender is a unix address
+};
+
+constexpr int kMaxBatch = 64;
+constexpr size_t kSlotSize = 65536;
+constexpr size_t kControlSize = 512;
+
+// recvmmsg's buffers, reused by every socket of the environment (one JS thread).
+struct ReceiveArena {
+  std::vector<uint8_t> data;  // kMaxBatch slots, or one larger slot for a big unix datagram
+  uint8_t control[kMaxBatch][kControlSize];
+  sockaddr_storage names[kMaxBatch];
+  iovec iov[kMaxBatch];
+  mmsghdr headers[kMaxBatch];
+};
+
+// Maps sockaddrs to JS strings kept in an array the facade reads by slot, so that a
+// sender's address string is made once, not per datagram.
+class AddressCache {
+ public:
+  static constexpr int kSlots = 1024;
+
+  void Attach(Napi::Array array) { array_ = Napi::Persistent(array); }
+  void Reset() { array_.Reset(); }
+  void BeginBatch() { generation_++; }
+  // The slot holding `address` (an IP address, port ignored) or a unix path.
+  int SlotFor(Napi::Env env, const sockaddr* address, socklen_t length);
+
+ private:
+  struct Key {
+    uint8_t family = 0;
+    uint8_t size = 0;
+    uint32_t scope = 0;
+    uint8_t bytes[108] = {};
+    bool operator==(const Key& other) const;
+  };
+  struct Entry {
+    Key key;
+    bool used = false;
+    uint64_t generation = 0;
+  };
+  static bool MakeKey(const sockaddr* address, socklen_t length, Key* key);
+
+  Napi::Reference<Napi::Array> array_;
+  std::vector<Entry> entries_ = std::vector<Entry>(kSlots);
+  uint64_t generation_ = 1;
+};
+
+class Environment {
+ public:
+  static Environment* Get(Napi::Env env) { return env.GetInstanceData<Environment>(); }
+
+  Environment(Napi::Env env);
+  ~Environment();
+
+  Napi::FunctionReference error_class;
+  Napi::FunctionReference dispatch;
+  Napi::FunctionReference socket_class;
+  Napi::Reference<Napi::Int32Array> meta_ref;
+  int32_t* meta = nullptr;
+  AddressCache addresses;
+  uint64_t thread_id = 0;
+  uv_loop_t* loop = nullptr;
+  std::unordered_set<NativeSocket*> sockets;
+
+  ReceiveArena& Arena();
+  // Scratch for strings of a gathered send; cleared per send.
+  std::vector<char> send_text;
+
+ private:
+  static void BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg);
+  std::unique_ptr<ReceiveArena> arena_;
+  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
+};
+
+}  // namespace abyss

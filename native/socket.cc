@@ -1,0 +1,688 @@
+#include "socket.h"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/sock_diag.h>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cmsg.h"
+#include "environment.h"
+#include "errors.h"
+#include "options.h"
+#include "values.h"
+
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+
+namespace abyss {
+
+namespace {
+
+std::atomic<uint64_t> next_socket_id{1};
+
+void DeletePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+int DomainOf(const std::string& family) {
+  if (family == "inet") return AF_INET;
+  if (family == "inet6") return AF_INET6;
+  if (family == "local") return AF_UNIX;
+  return -1;
+}
+
+const char* FamilyName(int family) {
+  switch (family) {
+    case AF_INET: return "inet";
+    case AF_INET6: return "inet6";
+    case AF_UNIX: return "local";
+    default: return "unspec";
+  }
+}
+
+// Creates the socket inside the network namespace at `netns`, as inet's netns option does:
+// this thread enters it for the socket() call only.
+int SocketInNamespace(Napi::Env env, int domain, const std::string& netns) {
+  int original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (original < 0) throw SysError(env, "listen", "open", errno);
+  int target = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int err = errno;
+    close(original);
+    throw SysError(env, "listen", "open", err);
+  }
+  if (setns(target, CLONE_NEWNET) != 0) {
+    int err = errno;
+    close(original);
+    close(target);
+    throw SysError(env, "listen", "setns", err);
+  }
+  int fd = socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int socket_errno = errno;
+  // Staying in the other namespace would move every later socket of this thread there.
+  if (setns(original, CLONE_NEWNET) != 0) abort();
+  close(original);
+  close(target);
+  if (fd < 0) throw SysError(env, "listen", "socket", socket_errno);
+  return fd;
+}
+
+int AdoptDescriptor(Napi::Env env, int fd, int* family) {
+  int type = 0;
+  socklen_t size = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0) throw SysError(env, "listen", "getsockopt", errno);
+  if (type != SOCK_DGRAM) throw MakeError(env, "einval", "listen: fd " + std::to_string(fd) + " is not a datagram socket");
+  size = sizeof(*family);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, family, &size) != 0) throw SysError(env, "listen", "getsockopt", errno);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) throw SysError(env, "listen", "fcntl", errno);
+  return fd;
+}
+
+Napi::Object SocketInfoOf(Napi::Env env, const sockaddr* address, socklen_t length) {
+  Napi::Object info = Napi::Object::New(env);
+  if (address->sa_family == AF_UNIX) {
+    info.Set("local", LocalPath(reinterpret_cast<const sockaddr_un*>(address), length));
+    return info;
+  }
+  info.Set("address", FormatIp(address));
+  info.Set("family", address->sa_family == AF_INET6 ? "IPv6" : "IPv4");
+  info.Set("port", PortOf(address));
+  return info;
+}
+
+std::string Describe(Napi::Value value) {
+  if (value.IsString()) return "'" + value.As<Napi::String>().Utf8Value() + "'";
+  napi_value text;
+  if (napi_coerce_to_string(value.Env(), value, &text) != napi_ok) return "?";
+  return Napi::String(value.Env(), text).Utf8Value();
+}
+
+void Restore(int fd, const EncodedOption& option, std::vector<uint8_t> previous) {
+  if (option.row != nullptr && option.row->doubled && previous.size() == sizeof(int)) {
+    int value;
+    std::memcpy(&value, previous.data(), sizeof(value));
+    value /= 2;
+    std::memcpy(previous.data(), &value, sizeof(value));
+  }
+  setsockopt(fd, option.site.level, option.site.name, previous.data(), previous.size());
+}
+
+void Invert(int fd, int family, const EncodedOption& option) {
+  const OptionRow* inverse = option.row != nullptr && option.row->inverse ? FindOption(option.row->inverse) : nullptr;
+  std::vector<uint8_t> bytes;
+  if (inverse == nullptr || EncodeOption(*inverse, family, option.input, &bytes) != OptionStatus::kOk) return;
+  OptionSite site = SetSite(*inverse, family);
+  setsockopt(fd, site.level, site.name, bytes.data(), bytes.size());
+}
+
+// Applies every option; on a refusal, puts back what this call changed, newest first.
+void ApplyOptions(Napi::Env env, int fd, int family, const std::vector<EncodedOption>& options) {
+  struct Undo {
+    const EncodedOption* option;
+    std::vector<uint8_t> previous;
+    bool readable;
+  };
+  std::vector<Undo> applied;
+  for (const EncodedOption& option : options) {
+    Undo undo{&option, {}, false};
+    if (option.read_site.applies()) {
+      undo.previous.resize(option.row != nullptr ? ReadSize(*option.row, family) : option.bytes.size());
+      socklen_t size = undo.previous.size();
+      undo.readable = getsockopt(fd, option.read_site.level, option.read_site.name, undo.previous.data(), &size) == 0;
+      undo.previous.resize(size);
+    }
+    if (setsockopt(fd, option.site.level, option.site.name, option.bytes.data(), option.bytes.size()) != 0) {
+      int err = errno;
+      for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
+        if (it->readable) {
+          Restore(fd, *it->option, it->previous);
+        } else {
+          Invert(fd, family, *it->option);
+        }
+      }
+      throw MakeError(env, ErrnoName(err),
+                      "setopts: setsockopt " + option.name + " = " + option.shown + " failed: " + ErrnoName(err) +
+                          " (" + std::strerror(err) + ")",
+                      "setsockopt", err);
+    }
+    applied.push_back(std::move(undo));
+  }
+}
+
+constexpr size_t kMaxRawLength = 4096;
+
+Napi::Value ReadOptionValue(Napi::Env env, int fd, int family, const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name == "raw") {
+    int64_t level = info[1].As<Napi::Number>().Int64Value();
+    int64_t option = info[2].As<Napi::Number>().Int64Value();
+    int64_t length = info[3].As<Napi::Number>().Int64Value();
+    if (level < 0 || level > INT32_MAX || option < 0 || option > INT32_MAX || length < 0 ||
+        length > static_cast<int64_t>(kMaxRawLength)) {
+      throw BadArg(env, "getopts", "raw takes { level, option, length } with length at most 4096");
+    }
+    std::vector<uint8_t> bytes(static_cast<size_t>(length));
+    socklen_t size = bytes.size();
+    if (getsockopt(fd, static_cast<int>(level), static_cast<int>(option), bytes.data(), &size) != 0) {
+      throw SysError(env, "getopts", "getsockopt", errno);
+    }
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), size);
+  }
+  const OptionRow* row = FindOption(name);
+  if (row == nullptr) throw BadArg(env, "getopts", "unknown option '" + name + "'");
+  OptionSite site = GetSite(*row, family);
+  if (!site.applies()) {
+    throw MakeError(env, "einval",
+                    "getopts: option '" + name + (row->readable ? "' does not apply to " + std::string(FamilyName(family)) + " sockets"
+                                                                : "' can only be set"));
+  }
+  std::vector<uint8_t> bytes(ReadSize(*row, family));
+  socklen_t size = bytes.size();
+  if (getsockopt(fd, site.level, site.name, bytes.data(), &size) != 0) {
+    int err = errno;
+    throw MakeError(env, ErrnoName(err), "getopts: getsockopt " + name + " failed: " + ErrnoName(err), "getsockopt", err);
+  }
+  return OptionValueToJs(env, *row, family, bytes.data(), size);
+}
+
+}  // namespace
+
+void Counters::CountReceived(uint64_t length) {
+  uint64_t n = recv_cnt.load(std::memory_order_relaxed) + 1;
+  double size = static_cast<double>(length);
+  double avg = recv_avg.load(std::memory_order_relaxed);
+  avg = avg + (size - avg) / static_cast<double>(n);
+  double dvi = recv_dvi.load(std::memory_order_relaxed);
+  recv_avg.store(avg, std::memory_order_relaxed);
+  recv_dvi.store(dvi + ((size - avg) - dvi) / static_cast<double>(n), std::memory_order_relaxed);
+  if (length > recv_max.load(std::memory_order_relaxed)) recv_max.store(length, std::memory_order_relaxed);
+  recv_oct.fetch_add(length, std::memory_order_relaxed);
+  recv_cnt.store(n, std::memory_order_relaxed);
+}
+
+void Counters::CountSent(uint64_t length) {
+  uint64_t n = send_cnt.load(std::memory_order_relaxed) + 1;
+  double avg = send_avg.load(std::memory_order_relaxed);
+  send_avg.store(avg + (static_cast<double>(length) - avg) / static_cast<double>(n), std::memory_order_relaxed);
+  if (length > send_max.load(std::memory_order_relaxed)) send_max.store(length, std::memory_order_relaxed);
+  send_oct.fetch_add(length, std::memory_order_relaxed);
+  send_cnt.store(n, std::memory_order_relaxed);
+}
+
+SocketState::~SocketState() {
+  if (!closed.load() && fd >= 0) close(fd);
+}
+
+Napi::Function NativeSocket::Define(Napi::Env env) {
+  return DefineClass(env, "NativeSocket",
+                     {
+                         InstanceAccessor<&NativeSocket::Fd>("fd"),
+                         InstanceAccessor<&NativeSocket::Family>("family"),
+                         InstanceAccessor<&NativeSocket::Closed>("closed"),
+                         InstanceMethod<&NativeSocket::Bind>("bind"),
+                         InstanceMethod<&NativeSocket::Connect>("connect"),
+                         InstanceMethod<&NativeSocket::Sockname>("sockname"),
+                         InstanceMethod<&NativeSocket::Peername>("peername"),
+                         InstanceMethod<&NativeSocket::Setopts>("setopts"),
+                         InstanceMethod<&NativeSocket::Getopt>("getopt"),
+                         InstanceMethod<&NativeSocket::Recv>("recv"),
+                         InstanceMethod<&NativeSocket::RecvError>("recvError"),
+                         InstanceMethod<&NativeSocket::Send>("send"),
+                         InstanceMethod<&NativeSocket::SendBatch>("sendBatch"),
+                         InstanceMethod<&NativeSocket::Watch>("watch"),
+                         InstanceMethod<&NativeSocket::Close>("close"),
+                         InstanceMethod<&NativeSocket::Stats>("stats"),
+                     });
+}
+
+// new NativeSocket(family: 'inet' | 'inet6' | 'local', fd?: number, netns?: string)
+NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSocket>(info) {
+  Napi::Env env = info.Env();
+  environment_ = Environment::Get(env);
+  auto state = std::make_shared<SocketState>();
+  int domain = info[0].IsString() ? DomainOf(info[0].As<Napi::String>().Utf8Value()) : -1;
+  if (domain < 0) throw BadArg(env, "listen", "family must be 'inet', 'inet6' or 'local'");
+  if (info[1].IsNumber()) {
+    state->fd = AdoptDescriptor(env, info[1].As<Napi::Number>().Int32Value(), &domain);
+  } else if (info[2].IsString()) {
+    state->fd = SocketInNamespace(env, domain, info[2].As<Napi::String>().Utf8Value());
+  } else {
+    state->fd = socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (state->fd < 0) throw SysError(env, "listen", "socket", errno);
+  }
+  state->family = domain;
+  state->id = next_socket_id++;
+  state->owner = environment_->thread_id;
+  state_ = std::move(state);
+  environment_->sockets.insert(this);
+}
+
+NativeSocket::~NativeSocket() {
+  if (environment_ == nullptr) return;
+  environment_->sockets.erase(this);
+  StopWatching(DeletePoll, nullptr);
+  // Unreachable now: nobody can read it any more, so it is closed as a port dies with its owner.
+  if (state_->owner.load() == environment_->thread_id) CloseDescriptor();
+}
+
+bool NativeSocket::Detach(uv_close_cb on_closed, void* closed_data) {
+  bool closing = StopWatching(on_closed, closed_data);
+  if (state_->owner.load() == environment_->thread_id) CloseDescriptor();
+  environment_ = nullptr;
+  return closing;
+}
+
+bool NativeSocket::StopWatching(uv_close_cb on_closed, void* closed_data) {
+  if (poll_ == nullptr) return false;
+  uv_poll_stop(poll_);
+  poll_->data = closed_data;
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), on_closed);
+  poll_ = nullptr;
+  watched_ = 0;
+  return true;
+}
+
+void NativeSocket::CloseDescriptor() {
+  std::unique_lock<std::shared_mutex> lock(state_->lifecycle);
+  if (state_->closed.exchange(true)) return;
+  close(state_->fd);
+}
+
+void NativeSocket::RequireOpen(Napi::Env env, const char* operation) const {
+  if (state_->closed.load()) throw MakeError(env, "closed", std::string(operation) + ": socket is closed");
+}
+
+void NativeSocket::RequireOwner(Napi::Env env, const char* operation) const {
+  RequireOpen(env, operation);
+  if (environment_ == nullptr || state_->owner.load() != environment_->thread_id) {
+    throw MakeError(env, "not_owner", std::string(operation) + ": this thread does not own the socket");
+  }
+}
+
+Napi::Value NativeSocket::Fd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), state_->closed.load() ? -1 : state_->fd);
+}
+
+Napi::Value NativeSocket::Family(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), FamilyName(state_->family));
+}
+
+Napi::Value NativeSocket::Closed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), state_->closed.load());
+}
+
+SocketAddress NativeSocket::ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port,
+                                             const char* operation) const {
+  SocketAddress destination;
+  if (address.IsObject() && !address.IsArray()) {
+    Napi::Value path = address.As<Napi::Object>().Get("local");
+    if (!path.IsString()) throw BadArg(env, operation, "address must be an IP string or { local: path }");
+    if (state_->family != AF_UNIX) throw MakeError(env, "eafnosupport", std::string(operation) + ": a unix address on an IP socket");
+    if (!MakeLocal(path.As<Napi::String>().Utf8Value(), &destination)) {
+      throw MakeError(env, "enametoolong", std::string(operation) + ": unix path too long: " + Describe(path));
+    }
+    return destination;
+  }
+  if (!address.IsString()) throw BadArg(env, operation, "address must be an IP string or { local: path }");
+  double number = port.IsNumber() ? port.As<Napi::Number>().DoubleValue() : -1;
+  if (!(number >= 0 && number <= 65535 && std::floor(number) == number)) {
+    throw BadArg(env, operation, "port must be an integer from 0 to 65535, got " + Describe(port));
+  }
+  if (state_->family == AF_UNIX) throw MakeError(env, "eafnosupport", std::string(operation) + ": an IP address on a unix socket");
+  if (!ParseIp(address.As<Napi::String>().Utf8Value(), static_cast<uint16_t>(number), state_->family, &destination)) {
+    throw BadArg(env, operation, "not an IP address of this socket's family: " + Describe(address));
+  }
+  return destination;
+}
+
+// bind(address: string | { local }, port, operation)
+void NativeSocket::Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string operation = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "listen";
+  RequireOwner(env, operation.c_str());
+  SocketAddress address = ParseDestination(env, info[0], info[1], operation.c_str());
+  if (bind(state_->fd, address.get(), address.length) != 0) throw SysError(env, operation, "bind", errno);
+}
+
+void NativeSocket::Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "connect");
+  SocketAddress address = ParseDestination(env, info[0], info[1], "connect");
+  int result;
+  do {
+    result = connect(state_->fd, address.get(), address.length);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) throw SysError(env, "connect", "connect", errno);
+}
+
+Napi::Value NativeSocket::Sockname(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
+  RequireOpen(env, "sockname");
+  SocketAddress address;
+  address.length = sizeof(address.storage);
+  if (getsockname(state_->fd, address.get(), &address.length) != 0) throw SysError(env, "sockname", "getsockname", errno);
+  return SocketInfoOf(env, address.get(), address.length);
+}
+
+Napi::Value NativeSocket::Peername(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
+  RequireOpen(env, "peername");
+  SocketAddress address;
+  address.length = sizeof(address.storage);
+  if (getpeername(state_->fd, address.get(), &address.length) != 0) throw SysError(env, "peername", "getpeername", errno);
+  return SocketInfoOf(env, address.get(), address.length);
+}
+
+// setopts(names: string[], values: unknown[]): every value is checked and encoded before
+// the first setsockopt; a kernel refusal undoes what this call already applied.
+void NativeSocket::Setopts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "setopts");
+  Napi::Array names = info[0].As<Napi::Array>();
+  Napi::Array values = info[1].As<Napi::Array>();
+  std::vector<EncodedOption> encoded;
+  encoded.reserve(names.Length());
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    encoded.push_back(EncodeOptionValue(env, state_->family, names.Get(i).As<Napi::String>().Utf8Value(), values.Get(i)));
+  }
+  ApplyOptions(env, state_->fd, state_->family, encoded);
+}
+
+// getopt(name) or getopt('raw', level, option, length)
+Napi::Value NativeSocket::Getopt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
+  RequireOpen(env, "getopts");
+  return ReadOptionValue(env, state_->fd, state_->family, info);
+}
+
+// recv(max): reads up to `max` datagrams in one recvmmsg. Returns undefined when none is
+// waiting, else one Buffer holding them back to back, described by the metadata records.
+Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "recv");
+  Environment& environment = *environment_;
+  ReceiveArena& arena = environment.Arena();
+  int max = info[0].As<Napi::Number>().Int32Value();
+  if (max < 1) max = 1;
+  if (max > kMaxBatch) max = kMaxBatch;
+
+  size_t slot = kSlotSize;
+  if (state_->family == AF_UNIX) {
+    // A unix datagram may be larger than a slot: size the one slot by the queue's head.
+    int next = 0;
+    if (ioctl(state_->fd, SIOCINQ, &next) == 0 && static_cast<size_t>(next) > slot) slot = next;
+    if (slot > arena.data.size()) arena.data.resize(slot);
+    max = 1;
+  }
+  for (int i = 0; i < max; i++) {
+    arena.iov[i] = {arena.data.data() + i * slot, slot};
+    msghdr& header = arena.headers[i].msg_hdr;
+    header = {};
+    header.msg_name = &arena.names[i];
+    header.msg_namelen = sizeof(sockaddr_storage);
+    header.msg_iov = &arena.iov[i];
+    header.msg_iovlen = 1;
+    header.msg_control = arena.control[i];
+    header.msg_controllen = kControlSize;
+  }
+  int count;
+  do {
+    count = recvmmsg(state_->fd, arena.headers, max, MSG_TRUNC, nullptr);
+  } while (count < 0 && errno == EINTR);
+  if (count < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Undefined();
+    throw SysError(env, "recv", "recvmsg", errno);
+  }
+
+  size_t total = 0;
+  for (int i = 0; i < count; i++) total += std::min<size_t>(arena.headers[i].msg_len, slot);
+  Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, total);
+  environment.addresses.BeginBatch();
+  size_t offset = 0;
+  for (int i = 0; i < count; i++) {
+    const msghdr& header = arena.headers[i].msg_hdr;
+    size_t length = std::min<size_t>(arena.headers[i].msg_len, slot);
+    std::memcpy(bytes.Data() + offset, arena.iov[i].iov_base, length);
+    int32_t* record = environment.meta + i * kMetaStride;
+    record[kMetaOffset] = static_cast<int32_t>(offset);
+    record[kMetaLength] = static_cast<int32_t>(length);
+    int flags = 0;
+    if (header.msg_flags & MSG_TRUNC) flags |= kFlagTruncated;
+    const auto* sender = reinterpret_cast<const sockaddr*>(header.msg_name);
+    if (state_->family == AF_UNIX) {
+      flags |= kFlagLocal;
+      record[kMetaPort] = 0;
+      record[kMetaAddress] = environment.addresses.SlotFor(env, sender, header.msg_namelen);
+    } else {
+      record[kMetaPort] = PortOf(sender);
+      record[kMetaAddress] = environment.addresses.SlotFor(env, sender, header.msg_namelen);
+    }
+    ReceivedAncillary ancillary;
+    if (header.msg_controllen > 0) {
+      DecodeAncillary(static_cast<const uint8_t*>(header.msg_control), header.msg_controllen, &ancillary);
+    }
+    if ((header.msg_flags & MSG_CTRUNC) || (ancillary.present & kMalformed)) flags |= kFlagCtruncated;
+    record[kMetaFlags] = flags;
+    WriteAncillaryRecord(env, ancillary, record);
+    state_->counters.CountReceived(length);
+    offset += length;
+  }
+  environment.meta[kMaxBatch * kMetaStride] = count;
+  return bytes;
+}
+
+// recvError(): one entry of the error queue (MSG_ERRQUEUE), or undefined when it is empty.
+Napi::Value NativeSocket::RecvError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "recv");
+  ReceiveArena& arena = environment_->Arena();
+  sockaddr_storage name{};
+  iovec iov{arena.data.data(), kSlotSize};
+  msghdr header{};
+  header.msg_name = &name;
+  header.msg_namelen = sizeof(name);
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = arena.control[0];
+  header.msg_controllen = kControlSize;
+  ssize_t length;
+  do {
+    length = recvmsg(state_->fd, &header, MSG_ERRQUEUE | MSG_DONTWAIT);
+  } while (length < 0 && errno == EINTR);
+  if (length < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Undefined();
+    throw SysError(env, "recv", "recvmsg", errno);
+  }
+  ReceivedAncillary ancillary;
+  DecodeAncillary(arena.control[0], header.msg_controllen, &ancillary);
+  return ErrorQueueEntry(env, ancillary, reinterpret_cast<const sockaddr*>(&name), header.msg_namelen,
+                         arena.data.data(), static_cast<size_t>(length), (header.msg_flags & MSG_TRUNC) != 0);
+}
+
+// send(data, address?, port?, ancillary?): bytes sent, or -1 when the send buffer is full.
+Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "send");
+  Environment& environment = *environment_;
+  GatheredData gathered;
+  GatherData(env, info[0], &gathered, &environment.send_text);
+  SocketAddress destination;
+  msghdr header{};
+  if (!info[1].IsUndefined()) {
+    destination = ParseDestination(env, info[1], info[2], "send");
+    header.msg_name = destination.get();
+    header.msg_namelen = destination.length;
+  }
+  alignas(cmsghdr) uint8_t control[kMaxSendControl];
+  if (info[3].IsObject()) {
+    header.msg_controllen = EncodeSendAncillary(env, info[3].As<Napi::Object>(), state_->family, control);
+    if (header.msg_controllen > 0) header.msg_control = control;
+  }
+  header.msg_iov = gathered.iov.data();
+  header.msg_iovlen = gathered.iov.size();
+  ssize_t sent;
+  do {
+    sent = sendmsg(state_->fd, &header, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    throw SysError(env, "send", "sendmsg", errno);
+  }
+  state_->counters.CountSent(static_cast<uint64_t>(sent));
+  return Napi::Number::New(env, static_cast<double>(sent));
+}
+
+// sendBatch(messages, start): sends messages[start..] with one sendmmsg, at most kMaxBatch;
+// returns how many went out, or -1 when the send buffer is full before the first.
+Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "sendBatch");
+  Napi::Array messages = info[0].As<Napi::Array>();
+  uint32_t start = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t count = std::min<uint32_t>(messages.Length() - std::min(start, messages.Length()), kMaxBatch);
+  if (count == 0) return Napi::Number::New(env, 0);
+
+  Environment& environment = *environment_;
+  std::vector<GatheredData> gathered(count);
+  std::vector<SocketAddress> destinations(count);
+  std::vector<mmsghdr> headers(count);
+  std::vector<std::array<uint8_t, kMaxSendControl>> controls(count);
+  environment.send_text.clear();
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Object message = messages.Get(start + i).As<Napi::Object>();
+    GatherData(env, message.Get("data"), &gathered[i], &environment.send_text, /*keep_text=*/true);
+    msghdr& header = headers[i].msg_hdr;
+    header = {};
+    Napi::Value address = message.Get("address");
+    if (!address.IsUndefined()) {
+      destinations[i] = ParseDestination(env, address, message.Get("port"), "sendBatch");
+      header.msg_name = destinations[i].get();
+      header.msg_namelen = destinations[i].length;
+    }
+    Napi::Value ancillary = message.Get("ancillary");
+    if (ancillary.IsObject()) {
+      header.msg_controllen =
+          EncodeSendAncillary(env, ancillary.As<Napi::Object>(), state_->family, controls[i].data());
+      if (header.msg_controllen > 0) header.msg_control = controls[i].data();
+    }
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    ResolveText(&gathered[i], environment.send_text);
+    headers[i].msg_hdr.msg_iov = gathered[i].iov.data();
+    headers[i].msg_hdr.msg_iovlen = gathered[i].iov.size();
+  }
+  int sent;
+  do {
+    sent = sendmmsg(state_->fd, headers.data(), count, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    throw SysError(env, "sendBatch", "sendmmsg", errno);
+  }
+  for (int i = 0; i < sent; i++) state_->counters.CountSent(headers[i].msg_len);
+  return Napi::Number::New(env, sent);
+}
+
+// watch(events): UV_READABLE | UV_WRITABLE to wait for, 0 to stop.
+void NativeSocket::Watch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int events = info[0].As<Napi::Number>().Int32Value() & (UV_READABLE | UV_WRITABLE);
+  if (events == watched_) return;
+  if (events == 0) {
+    uv_poll_stop(poll_);
+    watched_ = 0;
+    return;
+  }
+  RequireOwner(env, "recv");
+  if (poll_ == nullptr) {
+    poll_ = new uv_poll_t;
+    int result = uv_poll_init(environment_->loop, poll_, state_->fd);
+    if (result != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      throw SysError(env, "recv", "epoll_ctl", -result);
+    }
+    poll_->data = this;
+  }
+  int result = uv_poll_start(poll_, events, OnReady);
+  if (result != 0) throw SysError(env, "recv", "epoll_ctl", -result);
+  watched_ = events;
+}
+
+void NativeSocket::OnReady(uv_poll_t* poll, int status, int events) {
+  auto* self = static_cast<NativeSocket*>(poll->data);
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  Napi::Object object = self->Value();
+  if (object.IsEmpty() || self->environment_ == nullptr) return;
+  try {
+    self->environment_->dispatch.MakeCallback(object, {Napi::Number::New(env, status < 0 ? 0 : events),
+                                                       Napi::Number::New(env, status < 0 ? -status : 0)});
+  } catch (const Napi::Error& error) {
+    napi_fatal_exception(env, error.Value());
+  }
+}
+
+void NativeSocket::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (state_->closed.load()) return;
+  RequireOwner(env, "close");
+  StopWatching(DeletePoll, nullptr);
+  CloseDescriptor();
+}
+
+Napi::Value NativeSocket::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
+  RequireOpen(env, "getstat");
+  const Counters& c = state_->counters;
+  Napi::Object stats = Napi::Object::New(env);
+  stats.Set("recv_oct", static_cast<double>(c.recv_oct.load()));
+  stats.Set("recv_cnt", static_cast<double>(c.recv_cnt.load()));
+  stats.Set("recv_max", static_cast<double>(c.recv_max.load()));
+  // inet reports the running mean and mean deviation truncated to integers.
+  stats.Set("recv_avg", std::trunc(c.recv_avg.load()));
+  stats.Set("recv_dvi", std::trunc(std::fabs(c.recv_dvi.load())));
+  stats.Set("send_oct", static_cast<double>(c.send_oct.load()));
+  stats.Set("send_cnt", static_cast<double>(c.send_cnt.load()));
+  stats.Set("send_max", static_cast<double>(c.send_max.load()));
+  stats.Set("send_avg", std::trunc(c.send_avg.load()));
+
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t size = sizeof(meminfo);
+  if (getsockopt(state_->fd, SOL_SOCKET, SO_MEMINFO, meminfo, &size) != 0) {
+    throw SysError(env, "getstat", "getsockopt", errno);
+  }
+  int inq = 0, outq = 0;
+  if (ioctl(state_->fd, SIOCINQ, &inq) != 0) throw SysError(env, "getstat", "ioctl", errno);
+  if (ioctl(state_->fd, SIOCOUTQ, &outq) != 0) throw SysError(env, "getstat", "ioctl", errno);
+  Napi::Object kernel = Napi::Object::New(env);
+  kernel.Set("rx_queue", inq);
+  kernel.Set("tx_queue", outq);
+  kernel.Set("drops", meminfo[SK_MEMINFO_DROPS]);
+  kernel.Set("rmem_alloc", meminfo[SK_MEMINFO_RMEM_ALLOC]);
+  kernel.Set("rcvbuf", meminfo[SK_MEMINFO_RCVBUF]);
+  kernel.Set("wmem_alloc", meminfo[SK_MEMINFO_WMEM_ALLOC]);
+  kernel.Set("sndbuf", meminfo[SK_MEMINFO_SNDBUF]);
+  kernel.Set("fwd_alloc", meminfo[SK_MEMINFO_FWD_ALLOC]);
+  kernel.Set("wmem_queued", meminfo[SK_MEMINFO_WMEM_QUEUED]);
+  kernel.Set("optmem", meminfo[SK_MEMINFO_OPTMEM]);
+  kernel.Set("backlog", meminfo[SK_MEMINFO_BACKLOG]);
+  stats.Set("kernel", kernel);
+  return stats;
+}
+
+}  // namespace abyss

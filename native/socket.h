@@ -1,0 +1,87 @@
+// A datagram socket: descriptor lifecycle, the system calls, and readiness on the
+// libuv loop of the environment that uses it.
+#pragma once
+#include <napi.h>
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+
+#include "address.h"
+
+namespace abyss {
+
+class Environment;
+
+// inet's getstat counters, kept per kernel socket so they survive a hand-over.
+struct Counters {
+  std::atomic<uint64_t> recv_oct{0}, recv_cnt{0}, recv_max{0};
+  std::atomic<double> recv_avg{0}, recv_dvi{0};
+  std::atomic<uint64_t> send_oct{0}, send_cnt{0}, send_max{0};
+  std::atomic<double> send_avg{0};
+
+  void CountReceived(uint64_t length);
+  void CountSent(uint64_t length);
+};
+
+// The kernel socket, shared by every environment that holds a handle to it.
+struct SocketState {
+  int fd = -1;
+  int family = AF_UNSPEC;
+  uint64_t id = 0;
+  std::atomic<uint64_t> owner{0};
+  std::atomic<bool> closed{false};
+  // Closing takes it exclusively; another thread's read-only calls share it.
+  std::shared_mutex lifecycle;
+  Counters counters;
+
+  ~SocketState();
+};
+
+class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  NativeSocket(const Napi::CallbackInfo& info);
+  ~NativeSocket() override;
+
+  // The environment is going away: stop watching, close what this thread owns.
+  // `on_closed` gets the poll handle with `data` set to `closed_data`.
+  // True when a poll handle is closing and `on_closed` will be called.
+  bool Detach(uv_close_cb on_closed, void* closed_data);
+
+ private:
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value Family(const Napi::CallbackInfo& info);
+  Napi::Value Closed(const Napi::CallbackInfo& info);
+  void Bind(const Napi::CallbackInfo& info);
+  void Connect(const Napi::CallbackInfo& info);
+  Napi::Value Sockname(const Napi::CallbackInfo& info);
+  Napi::Value Peername(const Napi::CallbackInfo& info);
+  void Setopts(const Napi::CallbackInfo& info);
+  Napi::Value Getopt(const Napi::CallbackInfo& info);
+  Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value RecvError(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  void Watch(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  // Throws `closed` or `not_owner` unless this thread may change the socket.
+  void RequireOwner(Napi::Env env, const char* operation) const;
+  void RequireOpen(Napi::Env env, const char* operation) const;
+  SocketAddress ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port, const char* operation) const;
+  bool StopWatching(uv_close_cb on_closed, void* closed_data);
+  void CloseDescriptor();
+  static void OnReady(uv_poll_t* poll, int status, int events);
+
+  std::shared_ptr<SocketState> state_;
+  Environment* environment_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  int watched_ = 0;
+};
+
+}  // namespace abyss

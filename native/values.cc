@@ -1,0 +1,345 @@
+#include "values.h"
+
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "address.h"
+#include "environment.h"
+#include "errors.h"
+
+namespace abyss {
+
+namespace {
+
+constexpr size_t kMaxIov = IOV_MAX;
+constexpr int kMaxDepth = 64;
+constexpr size_t kMaxRawLength = 4096;
+
+bool AsInteger(Napi::Value value, int64_t* out) {
+  if (!value.IsNumber()) return false;
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(number) || std::floor(number) != number || std::fabs(number) > 9007199254740991.0) return false;
+  *out = static_cast<int64_t>(number);
+  return true;
+}
+
+std::string Show(Napi::Value value) {
+  if (value.IsString()) return "'" + value.As<Napi::String>().Utf8Value() + "'";
+  if (value.IsArray()) {
+    Napi::Array array = value.As<Napi::Array>();
+    std::string text = "[";
+    for (uint32_t i = 0; i < array.Length() && i < 8; i++) text += (i ? ", " : "") + Show(array.Get(i));
+    return text + "]";
+  }
+  if (value.IsObject() && !value.IsFunction()) return "[object]";
+  napi_value text;
+  if (napi_coerce_to_string(value.Env(), value, &text) != napi_ok) return "?";
+  return Napi::String(value.Env(), text).Utf8Value();
+}
+
+const char* FamilyName(int family) {
+  return family == AF_INET ? "inet" : family == AF_INET6 ? "inet6" : "local";
+}
+
+// Fills `input` from `value` as `row.kind` wants it on `family`; false when the shape is wrong.
+bool ReadInput(const OptionRow& row, int family, Napi::Value value, OptionInput* input) {
+  switch (row.kind) {
+    case ValueKind::kBool:
+      if (!value.IsBoolean()) return false;
+      input->integer = value.As<Napi::Boolean>().Value();
+      return true;
+    case ValueKind::kInt:
+      return AsInteger(value, &input->integer);
+    case ValueKind::kInterfaceName:
+    case ValueKind::kMtuDiscover:
+      if (!value.IsString()) return false;
+      input->text = value.As<Napi::String>().Utf8Value();
+      return true;
+    case ValueKind::kMulticastIf:
+      if (family == AF_INET6) return AsInteger(value, &input->integer);
+      if (!value.IsString()) return false;
+      input->text = value.As<Napi::String>().Utf8Value();
+      return true;
+    case ValueKind::kMembership:
+    case ValueKind::kSourceMembership: {
+      uint32_t expected = row.kind == ValueKind::kMembership ? 2 : 3;
+      if (!value.IsArray() || value.As<Napi::Array>().Length() != expected) return false;
+      Napi::Array tuple = value.As<Napi::Array>();
+      if (!tuple.Get(0u).IsString()) return false;
+      input->text = tuple.Get(0u).As<Napi::String>().Utf8Value();
+      Napi::Value interface = tuple.Get(1u);
+      if (family == AF_INET6) {
+        if (!AsInteger(interface, &input->interface_index)) return false;
+      } else {
+        if (!interface.IsString()) return false;
+        input->interface_text = interface.As<Napi::String>().Utf8Value();
+      }
+      if (expected == 3) {
+        if (!tuple.Get(2u).IsString()) return false;
+        input->source = tuple.Get(2u).As<Napi::String>().Utf8Value();
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+EncodedOption EncodeRaw(Napi::Env env, Napi::Value value) {
+  EncodedOption encoded;
+  encoded.name = "raw";
+  encoded.shown = Show(value);
+  int64_t level, option;
+  Napi::Object raw = value.IsObject() ? value.As<Napi::Object>() : Napi::Object();
+  if (raw.IsEmpty() || !AsInteger(raw.Get("level"), &level) || !AsInteger(raw.Get("option"), &option) ||
+      level < 0 || level > INT_MAX || option < 0 || option > INT_MAX || !raw.Get("value").IsTypedArray() ||
+      raw.Get("value").As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw BadArg(env, "setopts", "option 'raw' takes { level, option, value: Uint8Array }, got " + encoded.shown);
+  }
+  Napi::Uint8Array bytes = raw.Get("value").As<Napi::Uint8Array>();
+  if (bytes.ByteLength() > kMaxRawLength) {
+    throw BadArg(env, "setopts", "option 'raw' value longer than " + std::to_string(kMaxRawLength) + " bytes");
+  }
+  encoded.site = {static_cast<int>(level), static_cast<int>(option)};
+  encoded.read_site = encoded.site;
+  encoded.bytes.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+  return encoded;
+}
+
+}  // namespace
+
+EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& name, Napi::Value value) {
+  if (name == "raw") return EncodeRaw(env, value);
+  const OptionRow* row = FindOption(name);
+  if (row == nullptr) throw BadArg(env, "setopts", "unknown option '" + name + "'");
+  EncodedOption encoded;
+  encoded.name = name;
+  encoded.shown = Show(value);
+  encoded.row = row;
+  if (!ReadInput(*row, family, value, &encoded.input)) {
+    throw BadArg(env, "setopts", "bad value for option '" + name + "': " + encoded.shown);
+  }
+  switch (EncodeOption(*row, family, encoded.input, &encoded.bytes)) {
+    case OptionStatus::kOk:
+      break;
+    case OptionStatus::kBadValue:
+      throw BadArg(env, "setopts", "bad value for option '" + name + "': " + encoded.shown);
+    case OptionStatus::kNotForFamily:
+      throw MakeError(env, "einval",
+                      "setopts: option '" + name + "' does not apply to " + FamilyName(family) + " sockets");
+  }
+  encoded.site = SetSite(*row, family);
+  encoded.read_site = GetSite(*row, family);
+  return encoded;
+}
+
+Napi::Value OptionValueToJs(Napi::Env env, const OptionRow& row, int family, const uint8_t* data, size_t size) {
+  OptionOutput output;
+  if (DecodeOption(row, family, data, size, &output) != OptionStatus::kOk) {
+    throw MakeError(env, "einval", std::string("getopts: the kernel's value of '") + row.name + "' is not understood");
+  }
+  switch (output.type) {
+    case OptionOutput::Type::kBool: return Napi::Boolean::New(env, output.integer != 0);
+    case OptionOutput::Type::kText: return Napi::String::New(env, output.text);
+    default: return Napi::Number::New(env, static_cast<double>(output.integer));
+  }
+}
+
+namespace {
+
+void GatherInto(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, int depth) {
+  if (data.IsTypedArray() && data.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    Napi::Uint8Array bytes = data.As<Napi::Uint8Array>();
+    out->iov.push_back({bytes.Data(), bytes.ByteLength()});
+    out->bytes += bytes.ByteLength();
+  } else if (data.IsString()) {
+    size_t length = 0;
+    napi_get_value_string_utf8(env, data, nullptr, 0, &length);
+    size_t offset = text->size();
+    text->resize(offset + length + 1);
+    napi_get_value_string_utf8(env, data, text->data() + offset, length + 1, &length);
+    text->resize(offset + length);
+    out->text_pieces.emplace_back(out->iov.size(), offset);
+    out->iov.push_back({nullptr, length});
+    out->bytes += length;
+  } else if (data.IsArray() && depth < kMaxDepth) {
+    Napi::Array pieces = data.As<Napi::Array>();
+    for (uint32_t i = 0; i < pieces.Length(); i++) GatherInto(env, pieces.Get(i), out, text, depth + 1);
+  } else {
+    throw BadArg(env, "send", "data must be iodata: a string, a Uint8Array or nested arrays of them");
+  }
+  if (out->iov.size() > kMaxIov) {
+    throw MakeError(env, "emsgsize", "send: iodata of more than " + std::to_string(kMaxIov) + " pieces");
+  }
+}
+
+}  // namespace
+
+void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text) {
+  if (!keep_text) text->clear();
+  GatherInto(env, data, out, text, 0);
+  if (!keep_text) ResolveText(out, *text);
+}
+
+void ResolveText(GatheredData* data, std::vector<char>& text) {
+  for (const auto& [index, offset] : data->text_pieces) data->iov[index].iov_base = text.data() + offset;
+}
+
+size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, uint8_t* control) {
+  SendAncillary in;
+  struct IntKey {
+    const char* name;
+    uint32_t field;
+    int* target;
+  };
+  const IntKey int_keys[] = {{"tos", kSendTos, &in.tos},
+                             {"ttl", kSendTtl, &in.ttl},
+                             {"tclass", kSendTclass, &in.tclass},
+                             {"hoplimit", kSendHoplimit, &in.hoplimit},
+                             {"segmentSize", kSendSegmentSize, &in.segment_size}};
+  Napi::Array keys = ancillary.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    Napi::Value value = ancillary.Get(key);
+    if (value.IsUndefined()) continue;
+    bool known = false;
+    for (const IntKey& candidate : int_keys) {
+      if (key != candidate.name) continue;
+      int64_t number;
+      if (!AsInteger(value, &number) || number < INT_MIN || number > INT_MAX) {
+        throw BadArg(env, "send", "ancillary '" + key + "' must be an integer, got " + Show(value));
+      }
+      *candidate.target = static_cast<int>(number);
+      in.present |= candidate.field;
+      known = true;
+    }
+    if (key == "pktinfo") {
+      known = true;
+      if (!value.IsObject()) throw BadArg(env, "send", "ancillary 'pktinfo' must be { address?, ifindex? }");
+      Napi::Object pktinfo = value.As<Napi::Object>();
+      Napi::Value address = pktinfo.Get("address");
+      if (!address.IsUndefined()) {
+        SocketAddress parsed;
+        if (!address.IsString() || !ParseIp(address.As<Napi::String>().Utf8Value(), 0, family, &parsed)) {
+          throw BadArg(env, "send", "ancillary pktinfo.address is not an address of this socket's family: " +
+                                        Show(address));
+        }
+        in.pktinfo_address = parsed.storage;
+        in.present |= kSendPktinfoAddress;
+      }
+      Napi::Value ifindex = pktinfo.Get("ifindex");
+      if (!ifindex.IsUndefined()) {
+        int64_t index;
+        if (!AsInteger(ifindex, &index) || index < 0 || index > INT_MAX) {
+          throw BadArg(env, "send", "ancillary pktinfo.ifindex must be an interface index, got " + Show(ifindex));
+        }
+        in.pktinfo_ifindex = static_cast<uint32_t>(index);
+        in.present |= kSendPktinfoIfindex;
+      }
+    }
+    if (!known) throw BadArg(env, "send", "unknown ancillary key '" + key + "'");
+  }
+  size_t written = 0;
+  switch (EncodeAncillary(in, family, control, kMaxSendControl, &written)) {
+    case EncodeResult::kOk:
+      return written;
+    case EncodeResult::kWrongFamily:
+      throw BadArg(env, "send", std::string("ancillary data does not fit a ") + FamilyName(family) +
+                                    " socket (tos/ttl are IPv4, tclass/hoplimit IPv6)");
+    case EncodeResult::kOutOfRange:
+      throw BadArg(env, "send", "ancillary value out of range (tos 0..255, ttl 1..255, tclass and hoplimit "
+                                "-1..255, segmentSize 1..65535)");
+    case EncodeResult::kNoRoom:
+      break;
+  }
+  throw MakeError(env, "system_limit", "send: ancillary data larger than the control buffer");
+}
+
+void WriteAncillaryRecord(Napi::Env env, const ReceivedAncillary& ancillary, int32_t* record) {
+  AddressCache& addresses = Environment::Get(env)->addresses;
+  const uint32_t present = ancillary.present & ~kMalformed;
+  record[kMetaPresent] = static_cast<int32_t>(present);
+  if (present == 0) return;
+  record[kMetaTos] = ancillary.tos;
+  record[kMetaTtl] = ancillary.ttl;
+  record[kMetaTclass] = ancillary.tclass;
+  record[kMetaHoplimit] = ancillary.hoplimit;
+  if (present & kPktinfo) {
+    record[kMetaPktIfindex] = static_cast<int32_t>(ancillary.pktinfo_ifindex);
+    record[kMetaPktAddress] = addresses.SlotFor(
+        env, reinterpret_cast<const sockaddr*>(&ancillary.pktinfo_address), sizeof(sockaddr_storage));
+    record[kMetaPktSpecDst] =
+        ancillary.has_spec_dst
+            ? addresses.SlotFor(env, reinterpret_cast<const sockaddr*>(&ancillary.pktinfo_spec_dst),
+                                sizeof(sockaddr_storage))
+            : -1;
+  }
+  if (present & kOrigDstAddr) {
+    const auto* original = reinterpret_cast<const sockaddr*>(&ancillary.orig_dst);
+    record[kMetaOrigDst] = addresses.SlotFor(env, original, sizeof(sockaddr_storage));
+    record[kMetaOrigDstPort] = PortOf(original);
+  }
+  if (present & kTimestamp) {
+    uint64_t seconds = static_cast<uint64_t>(ancillary.timestamp_sec);
+    record[kMetaTimeSecHigh] = static_cast<int32_t>(seconds >> 32);
+    record[kMetaTimeSecLow] = static_cast<int32_t>(seconds & 0xffffffffu);
+    record[kMetaTimeNsec] = static_cast<int32_t>(ancillary.timestamp_nsec);
+  }
+  record[kMetaDropped] = static_cast<int32_t>(ancillary.dropped);
+  record[kMetaSegmentSize] = ancillary.segment_size;
+}
+
+namespace {
+
+const char* OriginName(uint8_t origin) {
+  switch (origin) {
+    case SO_EE_ORIGIN_NONE: return "none";
+    case SO_EE_ORIGIN_LOCAL: return "local";
+    case SO_EE_ORIGIN_ICMP: return "icmp";
+    case SO_EE_ORIGIN_ICMP6: return "icmp6";
+    case SO_EE_ORIGIN_TXSTATUS: return "txstatus";
+    case SO_EE_ORIGIN_ZEROCOPY: return "zerocopy";
+    case SO_EE_ORIGIN_TXTIME: return "txtime";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+Napi::Value ErrorQueueEntry(Napi::Env env, const ReceivedAncillary& ancillary, const sockaddr* destination,
+                            socklen_t destination_length, const uint8_t* data, size_t length, bool truncated) {
+  Napi::Object entry = Napi::Object::New(env);
+  if (ancillary.present & kExtendedError) {
+    const sock_extended_err& error = ancillary.error;
+    Napi::Object described = Napi::Object::New(env);
+    described.Set("origin", OriginName(error.ee_origin));
+    described.Set("reason", ErrnoName(static_cast<int>(error.ee_errno)));
+    described.Set("errno", error.ee_errno);
+    described.Set("type", error.ee_type);
+    described.Set("code", error.ee_code);
+    described.Set("info", error.ee_info);
+    if (ancillary.present & kErrorOffender) {
+      Napi::Object offender = Napi::Object::New(env);
+      const auto* address = reinterpret_cast<const sockaddr*>(&ancillary.offender);
+      offender.Set("address", FormatIp(address));
+      offender.Set("port", PortOf(address));
+      described.Set("offender", offender);
+    }
+    entry.Set("error", described);
+  }
+  if (destination->sa_family == AF_UNIX) {
+    Napi::Object local = Napi::Object::New(env);
+    local.Set("local", LocalPath(reinterpret_cast<const sockaddr_un*>(destination), destination_length));
+    entry.Set("address", local);
+    entry.Set("port", 0);
+  } else {
+    entry.Set("address", destination_length > 0 ? Napi::Value(Napi::String::New(env, FormatIp(destination)))
+                                                : Napi::Value(Napi::String::New(env, "unspec")));
+    entry.Set("port", PortOf(destination));
+  }
+  entry.Set("data", Napi::Buffer<uint8_t>::Copy(env, data, length));
+  if (truncated) entry.Set("truncated", true);
+  return entry;
+}
+
+}  // namespace abyss

@@ -1,0 +1,51 @@
+// Conversions between JavaScript values and the native structures: option values,
+// send-side ancillary data, gathered iodata, and received metadata records.
+#pragma once
+#include <napi.h>
+#include <sys/uio.h>
+
+#include <string>
+#include <vector>
+
+#include "cmsg.h"
+#include "options.h"
+
+namespace abyss {
+
+struct EncodedOption {
+  std::string name;
+  std::string shown;        // the value as the error message names it
+  const OptionRow* row = nullptr;  // null for raw
+  OptionSite site;          // where setsockopt writes
+  OptionSite read_site;     // where the old value is read back for an undo
+  std::vector<uint8_t> bytes;
+  OptionInput input;        // kept to encode the inverse of a set-only row
+};
+
+// Checks and encodes one `name: value` of setopts; throws badarg or einval.
+EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& name, Napi::Value value);
+
+// The JS value of getsockopt's bytes for `row`.
+Napi::Value OptionValueToJs(Napi::Env env, const OptionRow& row, int family, const uint8_t* data, size_t size);
+
+// iodata as iovecs. Strings are encoded into `text`; their iovecs are fixed by ResolveText
+// once no more text will be appended.
+struct GatheredData {
+  std::vector<iovec> iov;
+  std::vector<std::pair<size_t, size_t>> text_pieces;  // (iov index, offset in text)
+  size_t bytes = 0;
+};
+void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text = false);
+void ResolveText(GatheredData* data, std::vector<char>& text);
+
+// Encodes the `ancillary` argument of send into `control` (kMaxSendControl bytes); returns its length.
+size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, uint8_t* control);
+
+// Fills the ancillary fields of a metadata record (see environment.h).
+void WriteAncillaryRecord(Napi::Env env, const ReceivedAncillary& ancillary, int32_t* record);
+
+// { error, address, port, data, truncated? } for one error-queue message.
+Napi::Value ErrorQueueEntry(Napi::Env env, const ReceivedAncillary& ancillary, const sockaddr* destination,
+                            socklen_t destination_length, const uint8_t* data, size_t length, bool truncated);
+
+}  // namespace abyss
