@@ -9,6 +9,7 @@
         "native/environment.cc",
         "native/errors.cc",
         "native/options.cc",
+        "native/registry.cc",
         "native/socket.cc",
         "native/values.cc"
       ],

@@ -4,6 +4,7 @@ import { TransportError } from './errors';
 
 /** The native socket: one per kernel socket per thread (see native/socket.h). */
 export interface NativeSocket {
+  readonly id: number;
   readonly fd: number;
   readonly family: 'inet' | 'inet6' | 'local';
   readonly closed: boolean;
@@ -22,10 +23,12 @@ export interface NativeSocket {
   watch(events: number): void;
   close(): void;
   stats(): Record<string, unknown>;
+  handOver(threadId: number, mayBeLoading: boolean): void;
+  reap(threadId: number): void;
 }
 
 export interface Binding {
-  NativeSocket: new (family: string, fd?: number, netns?: string) => NativeSocket;
+  NativeSocket: new (family: string, fd?: number, netns?: string, adopt?: number) => NativeSocket;
   init(errorClass: typeof TransportError, dispatch: (this: NativeSocket, events: number, status: number) => void,
     threadId: number): { meta: Int32Array; addresses: string[] };
   constants: Record<string, number>;

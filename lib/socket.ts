@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { threadId } from 'node:worker_threads';
 import { C, type NativeSocket } from './binding';
 import { TransportError, closedError } from './errors';
 import { ioLength } from './iodata';
 import { cut, readRecords } from './records';
-import type { Active, Address, RecvData, SendAncillary } from './types';
+import type { Active, Address, RecvData, SendAncillary, SocketRef } from './types';
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -43,7 +42,8 @@ function timeoutError(operation: string): TransportError {
 export class Socket extends EventEmitter {
   /** @internal */
   readonly native: NativeSocket;
-  #owner = threadId;
+  #owned = true;
+  #handedRef?: SocketRef;
   #queue: RecvData[] = [];
   #head = 0;
   #waiters: Waiter[] = [];
@@ -61,10 +61,11 @@ export class Socket extends EventEmitter {
   /** @internal bytes of sends waiting for room in the kernel */
   sendPending = 0;
 
-  /** @internal */
-  constructor(native: NativeSocket) {
+  /** @internal `carry`: datagrams the previous owner had already read from the kernel. */
+  constructor(native: NativeSocket, carry: RecvData[] = []) {
     super();
     this.native = native;
+    this.#queue = carry;
     this.buffer = native.family === 'local' ? 16 * 1024 * 1024 : 65536;
     native.socket = this;
   }
@@ -77,6 +78,14 @@ export class Socket extends EventEmitter {
     return this.native.closed;
   }
 
+  /**
+   * What another thread passes to `UDP.adopt` after `controllingProcess` handed it the
+   * socket: structured-cloneable, it carries the datagrams this thread had already read.
+   */
+  get ref(): SocketRef {
+    return this.#handedRef ?? { abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets };
+  }
+
   get active(): Active {
     return this.#active;
   }
@@ -84,7 +93,7 @@ export class Socket extends EventEmitter {
   /** @internal Throws `closed` or `not_owner` unless this thread may change the socket. */
   assertOwner(operation: string): void {
     if (this.native.closed) throw closedError(operation);
-    if (this.#owner !== threadId) {
+    if (!this.#owned) {
       throw new TransportError('not_owner', `${operation}: this thread does not own the socket`);
     }
   }
@@ -303,6 +312,32 @@ export class Socket extends EventEmitter {
     this.#watching = wanted;
   }
 
+  /** @internal Hands the socket to `thread`: pending calls here fail `not_owner`. */
+  handOver(thread: number, mayBeLoading: boolean): void {
+    this.native.handOver(thread, mayBeLoading);
+    this.#owned = false;
+    this.#watching = 0;
+    this.#active = false;
+    this.#handedRef = {
+      abyssSocket: this.native.id,
+      carry: this.#queue.slice(this.#head),
+      buffer: this.buffer,
+      readPackets: this.readPackets,
+    };
+    this.#queue = [];
+    this.#head = 0;
+    this.#failPending(() => new TransportError('not_owner', 'the socket was handed to another thread'));
+  }
+
+  #failPending(error: () => TransportError): void {
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error());
+    }
+    for (const pending of this.#sends.splice(0)) pending.reject(error());
+    this.sendPending = 0;
+  }
+
   /** @internal Closes the descriptor and rejects every pending call with `closed`. */
   shut(): void {
     if (this.native.closed) return;
@@ -311,14 +346,7 @@ export class Socket extends EventEmitter {
     this.#watching = 0;
     this.#queue.length = 0;
     this.#head = 0;
-    for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(closedError(waiter.batch ? 'recvBatch' : 'recv'));
-    }
-    for (const pending of this.#sends.splice(0)) {
-      pending.reject(closedError(pending.messages ? 'sendBatch' : 'send'));
-    }
-    this.sendPending = 0;
     this.#active = false;
+    this.#failPending(() => new TransportError('closed', 'socket is closed'));
   }
 }

@@ -90,6 +90,14 @@ export interface ErrorQueueEntry {
 
 export type Active = boolean | 'once' | number;
 
+/** A socket's identity for `UDP.adopt` in the thread it was handed to. */
+export interface SocketRef {
+  abyssSocket: number;
+  carry: RecvData[];
+  buffer: number;
+  readPackets: number;
+}
+
 export interface RawOptionSet {
   level: number;
   option: number;

@@ -7,7 +7,7 @@ import { isIOData } from './iodata';
 import { Socket } from './socket';
 import type {
   Address, BatchMessage, ErrorQueueEntry, ListenOptions, OptionName, RecvData, SendAncillary,
-  SocketInfo, SocketOptions, SocketStats, Timeout, Transport,
+  SocketInfo, SocketOptions, SocketRef, SocketStats, Timeout, Transport,
 } from './types';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -224,10 +224,33 @@ function getopts(socket: Socket, names: OptionName[]): Partial<SocketOptions> {
 function controllingProcess(socket: Socket, owner: Worker | number): void {
   checkSocket(socket, 'controllingProcess');
   socket.assertOwner('controllingProcess');
-  const target = owner instanceof Worker ? owner.threadId : owner;
-  if (!Number.isInteger(target) || target < 0) throw badarg('controllingProcess', `owner must be a Worker or a threadId, got ${show(owner)}`);
+  const worker = owner instanceof Worker ? owner : undefined;
+  const target = worker ? worker.threadId : owner;
+  if (!Number.isInteger(target) || (target as number) < 0) {
+    throw badarg('controllingProcess', `owner must be a live Worker or a threadId, got ${show(worker ? 'an exited Worker' : owner)}`);
+  }
   if (target === threadId) return;
-  throw new TransportError('enotsup', 'controllingProcess: handing a socket to another thread is not supported yet');
+  socket.handOver(target as number, worker !== undefined);
+  // A Worker may exit before it adopts the socket: then the socket dies with it.
+  worker?.once('exit', () => socket.native.reap(target as number));
+}
+
+function adopt(ref: SocketRef): Socket {
+  if (!isPlainObject(ref) || !Number.isInteger(ref.abyssSocket) || !Array.isArray(ref.carry)) {
+    throw badarg('adopt', `not a socket ref: ${show(ref)}`);
+  }
+  const socket = new Socket(new binding.NativeSocket('', undefined, undefined, ref.abyssSocket), ref.carry);
+  if (FACADE_OPTIONS.buffer.valid(ref.buffer)) socket.buffer = ref.buffer;
+  if (FACADE_OPTIONS.read_packets.valid(ref.readPackets)) socket.readPackets = ref.readPackets;
+  for (const name of RECEIVE_ANCILLARY_OPTIONS) {
+    try {
+      if (socket.native.getopt(name) === true) socket.receiveOptions.add(name);
+    } catch {
+      // Not an option of this socket's family.
+    }
+  }
+  socket.ancillary = socket.receiveOptions.size > 0;
+  return socket;
 }
 
 /** The native implementation of the transport contract. */
@@ -240,6 +263,8 @@ export const UDP = {
     socket.native.connect(checkAddress(address, 'connect'), typeof address === 'string' ? checkPort(port, 'connect') : 0);
   },
   controllingProcess,
+  /** The Socket for a ref handed to this thread with controllingProcess. */
+  adopt,
   recv(socket: Socket, numBytes: number, timeout: Timeout): Promise<RecvData> {
     try {
       checkSocket(socket, 'recv');

@@ -6,6 +6,7 @@
 #include "cmsg.h"
 #include "environment.h"
 #include "errors.h"
+#include "registry.h"
 #include "socket.h"
 
 namespace abyss {
@@ -22,6 +23,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   environment->error_class = Napi::Persistent(info[0].As<Napi::Function>());
   environment->dispatch = Napi::Persistent(info[1].As<Napi::Function>());
   environment->thread_id = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+  registry::AddThread(environment->thread_id);
   Napi::Int32Array meta = Napi::Int32Array::New(env, kMaxBatch * kMetaStride + 1);
   environment->meta_ref = Napi::Persistent(meta);
   environment->meta = meta.Data();

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "address.h"
+#include "registry.h"
 #include "socket.h"
 
 namespace abyss {
@@ -47,6 +48,9 @@ void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) 
     if (socket->Detach(OnTeardownPollClosed, teardown)) teardown->pending++;
   }
   self->sockets.clear();
+  // As a port closes when its owner dies: also what was handed here and never adopted.
+  registry::RemoveThread(self->thread_id);
+  for (const auto& state : registry::SocketsOwnedBy(self->thread_id)) state->Close();
   // uv_close never calls back synchronously, so the count is complete here.
   if (teardown->pending == 0) {
     napi_remove_async_cleanup_hook(hook);

@@ -19,6 +19,7 @@
 #include "environment.h"
 #include "errors.h"
 #include "options.h"
+#include "registry.h"
 #include "values.h"
 
 #ifndef SO_MEMINFO
@@ -219,6 +220,15 @@ void Counters::CountSent(uint64_t length) {
   send_cnt.store(n, std::memory_order_relaxed);
 }
 
+void SocketState::Close() {
+  {
+    std::unique_lock<std::shared_mutex> lock(lifecycle);
+    if (closed.exchange(true)) return;
+    close(fd);
+  }
+  registry::RemoveSocket(id);
+}
+
 SocketState::~SocketState() {
   if (!closed.load() && fd >= 0) close(fd);
 }
@@ -226,6 +236,7 @@ SocketState::~SocketState() {
 Napi::Function NativeSocket::Define(Napi::Env env) {
   return DefineClass(env, "NativeSocket",
                      {
+                         InstanceAccessor<&NativeSocket::Id>("id"),
                          InstanceAccessor<&NativeSocket::Fd>("fd"),
                          InstanceAccessor<&NativeSocket::Family>("family"),
                          InstanceAccessor<&NativeSocket::Closed>("closed"),
@@ -242,13 +253,20 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceMethod<&NativeSocket::Watch>("watch"),
                          InstanceMethod<&NativeSocket::Close>("close"),
                          InstanceMethod<&NativeSocket::Stats>("stats"),
+                         InstanceMethod<&NativeSocket::HandOver>("handOver"),
+                         InstanceMethod<&NativeSocket::Reap>("reap"),
                      });
 }
 
-// new NativeSocket(family: 'inet' | 'inet6' | 'local', fd?: number, netns?: string)
+// new NativeSocket(family: 'inet' | 'inet6' | 'local', fd?: number, netns?: string, adopt?: id)
 NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSocket>(info) {
   Napi::Env env = info.Env();
   environment_ = Environment::Get(env);
+  if (info[3].IsNumber()) {
+    Adopt(env, static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()));
+    environment_->sockets.insert(this);
+    return;
+  }
   auto state = std::make_shared<SocketState>();
   int domain = info[0].IsString() ? DomainOf(info[0].As<Napi::String>().Utf8Value()) : -1;
   if (domain < 0) throw BadArg(env, "listen", "family must be 'inet', 'inet6' or 'local'");
@@ -263,8 +281,20 @@ NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   state->family = domain;
   state->id = next_socket_id++;
   state->owner = environment_->thread_id;
+  registry::AddSocket(state);
   state_ = std::move(state);
   environment_->sockets.insert(this);
+}
+
+void NativeSocket::Adopt(Napi::Env env, uint64_t id) {
+  state_ = registry::FindSocket(id);
+  if (!state_) throw MakeError(env, "closed", "adopt: the socket is closed or was never opened");
+  if (state_->owner.load() != environment_->thread_id) {
+    throw MakeError(env, "not_owner", "adopt: the socket was not handed to this thread");
+  }
+  if (!state_->adoptable.exchange(false)) {
+    throw MakeError(env, "badarg", "adopt: the socket was already adopted by this thread");
+  }
 }
 
 NativeSocket::~NativeSocket() {
@@ -272,12 +302,12 @@ NativeSocket::~NativeSocket() {
   environment_->sockets.erase(this);
   StopWatching(DeletePoll, nullptr);
   // Unreachable now: nobody can read it any more, so it is closed as a port dies with its owner.
-  if (state_->owner.load() == environment_->thread_id) CloseDescriptor();
+  if (state_ && state_->owner.load() == environment_->thread_id) state_->Close();
 }
 
 bool NativeSocket::Detach(uv_close_cb on_closed, void* closed_data) {
   bool closing = StopWatching(on_closed, closed_data);
-  if (state_->owner.load() == environment_->thread_id) CloseDescriptor();
+  if (state_->owner.load() == environment_->thread_id) state_->Close();
   environment_ = nullptr;
   return closing;
 }
@@ -292,12 +322,6 @@ bool NativeSocket::StopWatching(uv_close_cb on_closed, void* closed_data) {
   return true;
 }
 
-void NativeSocket::CloseDescriptor() {
-  std::unique_lock<std::shared_mutex> lock(state_->lifecycle);
-  if (state_->closed.exchange(true)) return;
-  close(state_->fd);
-}
-
 void NativeSocket::RequireOpen(Napi::Env env, const char* operation) const {
   if (state_->closed.load()) throw MakeError(env, "closed", std::string(operation) + ": socket is closed");
 }
@@ -307,6 +331,10 @@ void NativeSocket::RequireOwner(Napi::Env env, const char* operation) const {
   if (environment_ == nullptr || state_->owner.load() != environment_->thread_id) {
     throw MakeError(env, "not_owner", std::string(operation) + ": this thread does not own the socket");
   }
+}
+
+Napi::Value NativeSocket::Id(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(state_->id));
 }
 
 Napi::Value NativeSocket::Fd(const Napi::CallbackInfo& info) {
@@ -641,7 +669,27 @@ void NativeSocket::Close(const Napi::CallbackInfo& info) {
   if (state_->closed.load()) return;
   RequireOwner(env, "close");
   StopWatching(DeletePoll, nullptr);
-  CloseDescriptor();
+  state_->Close();
+}
+
+// handOver(threadId, mayBeLoading): makes `threadId` the owner; this handle stops watching.
+// mayBeLoading: the target is a live Worker that may not have loaded the addon yet.
+void NativeSocket::HandOver(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOwner(env, "controllingProcess");
+  uint64_t target = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  if (!info[1].ToBoolean().Value() && !registry::ThreadAlive(target)) {
+    throw BadArg(env, "controllingProcess", "thread " + std::to_string(target) + " is unknown or has exited");
+  }
+  StopWatching(DeletePoll, nullptr);
+  state_->adoptable = true;
+  state_->owner = target;
+}
+
+// reap(threadId): the thread exited; close the socket if it still owns it.
+void NativeSocket::Reap(const Napi::CallbackInfo& info) {
+  uint64_t thread = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  if (state_->owner.load() == thread && !registry::ThreadAlive(thread)) state_->Close();
 }
 
 Napi::Value NativeSocket::Stats(const Napi::CallbackInfo& info) {

@@ -34,10 +34,14 @@ struct SocketState {
   uint64_t id = 0;
   std::atomic<uint64_t> owner{0};
   std::atomic<bool> closed{false};
+  // Handed to `owner` by controllingProcess and not yet adopted there.
+  std::atomic<bool> adoptable{false};
   // Closing takes it exclusively; another thread's read-only calls share it.
   std::shared_mutex lifecycle;
   Counters counters;
 
+  // Closes the descriptor once, whichever thread asks, and forgets the socket.
+  void Close();
   ~SocketState();
 };
 
@@ -53,6 +57,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   bool Detach(uv_close_cb on_closed, void* closed_data);
 
  private:
+  Napi::Value Id(const Napi::CallbackInfo& info);
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Family(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
@@ -68,14 +73,16 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value SendBatch(const Napi::CallbackInfo& info);
   void Watch(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
+  void HandOver(const Napi::CallbackInfo& info);
+  void Reap(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
+  void Adopt(Napi::Env env, uint64_t id);
   // Throws `closed` or `not_owner` unless this thread may change the socket.
   void RequireOwner(Napi::Env env, const char* operation) const;
   void RequireOpen(Napi::Env env, const char* operation) const;
   SocketAddress ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port, const char* operation) const;
   bool StopWatching(uv_close_cb on_closed, void* closed_data);
-  void CloseDescriptor();
   static void OnReady(uv_poll_t* poll, int status, int events);
 
   std::shared_ptr<SocketState> state_;
