@@ -2,8 +2,8 @@
 export class TransportError extends Error {
   readonly reason: string;
   readonly code: string;
-  readonly syscall?: string;
-  readonly errno?: number;
+  declare readonly syscall?: string;
+  declare readonly errno?: number;
 
   constructor(reason: string, message: string, syscall?: string, errno?: number) {
     super(message);

@@ -1,0 +1,2 @@
+// A handler for multicore-server.js: answers each datagram in upper case, with the worker's index.
+exports.handle = (datagram, worker) => `${worker}:${datagram.data.toString().toUpperCase()}`;
