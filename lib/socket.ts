@@ -49,6 +49,11 @@ export class Socket extends EventEmitter {
   #waiters: Waiter[] = [];
   #sends: PendingSend[] = [];
   #watching = 0;
+  /**
+   * The last read found the kernel queue empty. The poll is level-triggered, so a waiting
+   * call can go straight to waiting instead of spending a system call to learn that again.
+   */
+  #drained = false;
   #active: Active = false;
   /** @internal the receive-side ancillary options that are on */
   readonly receiveOptions = new Set<string>();
@@ -106,7 +111,7 @@ export class Socket extends EventEmitter {
       if (this.#active !== false) {
         throw new TransportError('einval', `${operation}: the socket is in active mode`);
       }
-      if (this.#waiters.length === 0) {
+      if (this.#waiters.length === 0 && (timeout === 0 || !this.#drained || this.#head < this.#queue.length)) {
         const ready = this.#take(numBytes, batch);
         if (ready !== undefined) return Promise.resolve(ready);
       }
@@ -157,9 +162,15 @@ export class Socket extends EventEmitter {
 
   /** One system call for up to `wanted` datagrams (at least read_packets). */
   #fill(wanted: number): boolean {
-    const bytes = this.native.recv(Math.max(wanted, this.readPackets));
-    if (bytes === undefined) return false;
+    const max = Math.max(wanted, this.readPackets);
+    const bytes = this.native.recv(max);
+    if (bytes === undefined) {
+      this.#drained = true;
+      return false;
+    }
+    const before = this.#queue.length;
     readRecords(bytes, this.ancillary, this.#queue);
+    this.#drained = this.#queue.length - before < max;
     return true;
   }
 
@@ -167,6 +178,7 @@ export class Socket extends EventEmitter {
   onReady(events: number, status: number): void {
     if (this.native.closed) return;
     if (status !== 0 || events & C.READABLE) {
+      this.#drained = false;
       if (this.#active !== false) this.#deliverActive();
       else this.#serveWaiters();
     }

@@ -77,16 +77,11 @@ export interface RecvData {
   truncated?: true;
 }
 
-/** A datagram read from the error queue (MSG_ERRQUEUE). */
-export interface ErrorQueueEntry {
-  error: ExtendedError;
-  /** The destination of the datagram that caused the error. */
-  address: Address;
-  port: number;
-  /** The start of the datagram that caused the error, as the kernel kept it. */
-  data: Buffer;
-  truncated?: true;
-}
+/**
+ * A datagram read from the error queue (MSG_ERRQUEUE): `address`/`port` are the
+ * destination of the datagram that failed, `data` its start, `ancillary.error` the error.
+ */
+export type ErrorQueueEntry = RecvData & { ancillary: AncillaryData & { error: ExtendedError } };
 
 export type Active = boolean | 'once' | number;
 

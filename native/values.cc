@@ -325,7 +325,9 @@ Napi::Value ErrorQueueEntry(Napi::Env env, const ReceivedAncillary& ancillary, c
       offender.Set("port", PortOf(address));
       described.Set("offender", offender);
     }
-    entry.Set("error", described);
+    Napi::Object ancillary_object = Napi::Object::New(env);
+    ancillary_object.Set("error", described);
+    entry.Set("ancillary", ancillary_object);
   }
   if (destination->sa_family == AF_UNIX) {
     Napi::Object local = Napi::Object::New(env);

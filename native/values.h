@@ -44,7 +44,8 @@ size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, ui
 // Fills the ancillary fields of a metadata record (see environment.h).
 void WriteAncillaryRecord(Napi::Env env, const ReceivedAncillary& ancillary, int32_t* record);
 
-// { error, address, port, data, truncated? } for one error-queue message.
+// { address, port, data, ancillary: { error }, truncated? } for one error-queue message:
+// the destination and the start of the datagram that caused the error.
 Napi::Value ErrorQueueEntry(Napi::Env env, const ReceivedAncillary& ancillary, const sockaddr* destination,
                             socklen_t destination_length, const uint8_t* data, size_t length, bool truncated);
 
