@@ -131,36 +131,39 @@ function listen(port: number, options: ListenOptions = {}): Socket {
   return socket;
 }
 
-function send(socket: Socket, ...args: unknown[]): Promise<void> {
+function send(socket: Socket, a: unknown, b?: unknown, c?: unknown, d?: unknown): Promise<void> {
   let address: unknown;
   let port: unknown = 0;
   let ancillary: unknown;
   let data: unknown;
   try {
     checkSocket(socket, 'send');
-    switch (args.length) {
-      case 1:
-        [data] = args;
+    switch (arguments.length) {
+      case 2:
+        data = a;
         break;
-      case 2: {
-        const dest: unknown = args[0];
-        if (!isPlainObject(dest)) throw badarg('send', `destination must be { address, port } or { local }, got ${show(dest)}`);
-        if (typeof dest.local === 'string') address = dest;
-        else ({ address, port } = dest);
-        data = args[1];
-        break;
-      }
       case 3:
-        [address, port, data] = args;
+        if (!isPlainObject(a)) throw badarg('send', `destination must be { address, port } or { local }, got ${show(a)}`);
+        if (typeof a.local === 'string') address = a;
+        else ({ address, port } = a);
+        data = b;
         break;
       case 4:
-        [address, port, ancillary, data] = args;
+        address = a;
+        port = b;
+        data = c;
+        break;
+      case 5:
+        address = a;
+        port = b;
+        ancillary = c;
+        data = d;
         if (!isPlainObject(ancillary)) throw badarg('send', `ancillary must be an object, got ${show(ancillary)}`);
         break;
       default:
-        throw badarg('send', `takes (socket, data), (socket, dest, data), (socket, address, port, data) or (socket, address, port, ancillary, data)`);
+        throw badarg('send', 'takes (socket, data), (socket, dest, data), (socket, address, port, data) or (socket, address, port, ancillary, data)');
     }
-    if (args.length > 1) {
+    if (arguments.length > 2) {
       address = checkAddress(address, 'send');
       port = typeof address === 'string' ? checkPort(port, 'send') : 0;
     }

@@ -350,7 +350,7 @@ Napi::Value NativeSocket::Closed(const Napi::CallbackInfo& info) {
 }
 
 SocketAddress NativeSocket::ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port,
-                                             const char* operation) const {
+                                             const char* operation) {
   SocketAddress destination;
   if (address.IsObject() && !address.IsArray()) {
     Napi::Value path = address.As<Napi::Object>().Get("local");
@@ -367,8 +367,23 @@ SocketAddress NativeSocket::ParseDestination(Napi::Env env, Napi::Value address,
     throw BadArg(env, operation, "port must be an integer from 0 to 65535, got " + Describe(port));
   }
   if (state_->family == AF_UNIX) throw MakeError(env, "eafnosupport", std::string(operation) + ": an IP address on a unix socket");
-  if (!ParseIp(address.As<Napi::String>().Utf8Value(), static_cast<uint16_t>(number), state_->family, &destination)) {
+  // A server answers the same peers again and again: keep the last parse.
+  char text[sizeof(last_destination_text_)];
+  size_t length = 0;
+  napi_get_value_string_latin1(env, address, text, sizeof(text), &length);
+  uint16_t port_number = static_cast<uint16_t>(number);
+  if (length + 1 < sizeof(text) && length == last_destination_length_ && port_number == last_destination_port_ &&
+      std::memcmp(text, last_destination_text_, length) == 0) {
+    return last_destination_;
+  }
+  if (!ParseIp(address.As<Napi::String>().Utf8Value(), port_number, state_->family, &destination)) {
     throw BadArg(env, operation, "not an IP address of this socket's family: " + Describe(address));
+  }
+  if (length + 1 < sizeof(text)) {
+    std::memcpy(last_destination_text_, text, length);
+    last_destination_length_ = length;
+    last_destination_port_ = port_number;
+    last_destination_ = destination;
   }
   return destination;
 }
@@ -546,9 +561,17 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   RequireOwner(env, "send");
   Environment& environment = *environment_;
   GatheredData gathered;
-  GatherData(env, info[0], &gathered, &environment.send_text);
-  SocketAddress destination;
+  iovec single;
   msghdr header{};
+  if (AsBytes(env, info[0], &single)) {
+    header.msg_iov = &single;
+    header.msg_iovlen = 1;
+  } else {
+    GatherData(env, info[0], &gathered, &environment.send_text);
+    header.msg_iov = gathered.iov.data();
+    header.msg_iovlen = gathered.iov.size();
+  }
+  SocketAddress destination;
   if (!info[1].IsUndefined()) {
     destination = ParseDestination(env, info[1], info[2], "send");
     header.msg_name = destination.get();
@@ -559,8 +582,6 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
     header.msg_controllen = EncodeSendAncillary(env, info[3].As<Napi::Object>(), state_->family, control);
     if (header.msg_controllen > 0) header.msg_control = control;
   }
-  header.msg_iov = gathered.iov.data();
-  header.msg_iovlen = gathered.iov.size();
   ssize_t sent;
   do {
     sent = sendmsg(state_->fd, &header, MSG_NOSIGNAL);

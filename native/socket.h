@@ -81,7 +81,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   // Throws `closed` or `not_owner` unless this thread may change the socket.
   void RequireOwner(Napi::Env env, const char* operation) const;
   void RequireOpen(Napi::Env env, const char* operation) const;
-  SocketAddress ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port, const char* operation) const;
+  SocketAddress ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port, const char* operation);
   bool StopWatching(uv_close_cb on_closed, void* closed_data);
   static void OnReady(uv_poll_t* poll, int status, int events);
 
@@ -89,6 +89,10 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Environment* environment_ = nullptr;
   uv_poll_t* poll_ = nullptr;
   int watched_ = 0;
+  SocketAddress last_destination_;
+  char last_destination_text_[64] = {};
+  size_t last_destination_length_ = SIZE_MAX;
+  uint16_t last_destination_port_ = 0;
 };
 
 }  // namespace abyss

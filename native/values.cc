@@ -145,13 +145,27 @@ Napi::Value OptionValueToJs(Napi::Env env, const OptionRow& row, int family, con
   }
 }
 
+bool AsBytes(Napi::Env env, Napi::Value value, iovec* out) {
+  bool is_typed_array = false;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array) return false;
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    return false;
+  }
+  *out = {data, length};
+  return true;
+}
+
 namespace {
 
 void GatherInto(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, int depth) {
-  if (data.IsTypedArray() && data.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-    Napi::Uint8Array bytes = data.As<Napi::Uint8Array>();
-    out->iov.push_back({bytes.Data(), bytes.ByteLength()});
-    out->bytes += bytes.ByteLength();
+  iovec bytes;
+  if (AsBytes(env, data, &bytes)) {
+    out->iov.push_back(bytes);
+    out->bytes += bytes.iov_len;
   } else if (data.IsString()) {
     size_t length = 0;
     napi_get_value_string_utf8(env, data, nullptr, 0, &length);

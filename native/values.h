@@ -28,6 +28,9 @@ EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& na
 // The JS value of getsockopt's bytes for `row`.
 Napi::Value OptionValueToJs(Napi::Env env, const OptionRow& row, int family, const uint8_t* data, size_t size);
 
+// A Uint8Array's bytes as one iovec; false for anything else.
+bool AsBytes(Napi::Env env, Napi::Value value, iovec* out);
+
 // iodata as iovecs. Strings are encoded into `text`; their iovecs are fixed by ResolveText
 // once no more text will be appended.
 struct GatheredData {
