@@ -16,6 +16,8 @@ interface Waiter {
   resolve(value: RecvData | RecvData[]): void;
   reject(error: TransportError): void;
   timer?: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 interface PendingSend {
@@ -29,6 +31,19 @@ interface PendingSend {
   bytes: number;
   resolve(value: number): void;
   reject(error: TransportError): void;
+}
+
+/** Stops a waiter's timer and abort listener; returns it to be resolved or rejected. */
+function settle(waiter: Waiter): Waiter {
+  clearTimeout(waiter.timer);
+  if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+  return waiter;
+}
+
+function abortedError(operation: string, signal: AbortSignal): TransportError {
+  const error = new TransportError('aborted', `${operation}: aborted`);
+  (error as Error).cause = signal.reason;
+  return error;
 }
 
 function timeoutError(operation: string): TransportError {
@@ -95,6 +110,27 @@ export class Socket extends EventEmitter {
     return this.#active;
   }
 
+  /** Datagrams as they come, until the socket is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<RecvData> {
+    for (;;) {
+      try {
+        yield (await this.receive(0, 0, Infinity)) as RecvData;
+      } catch (error) {
+        if ((error as TransportError).reason === 'closed') return;
+        throw error;
+      }
+    }
+  }
+
+  /** `await using socket = UDP.listen(…)` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.shut();
+  }
+
+  [Symbol.dispose](): void {
+    this.shut();
+  }
+
   /** @internal Throws `closed` or `not_owner` unless this thread may change the socket. */
   assertOwner(operation: string): void {
     if (this.native.closed) throw closedError(operation);
@@ -104,13 +140,14 @@ export class Socket extends EventEmitter {
   }
 
   /** @internal recv (batch 0) and recvBatch (batch = max). */
-  receive(numBytes: number, batch: number, timeout: number): Promise<RecvData | RecvData[]> {
+  receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]> {
     const operation = batch ? 'recvBatch' : 'recv';
     try {
       this.assertOwner(operation);
       if (this.#active !== false) {
         throw new TransportError('einval', `${operation}: the socket is in active mode`);
       }
+      if (signal?.aborted) throw abortedError(operation, signal);
       if (this.#waiters.length === 0 && (timeout === 0 || !this.#drained || this.#head < this.#queue.length)) {
         const ready = this.#take(numBytes, batch);
         if (ready !== undefined) return Promise.resolve(ready);
@@ -122,6 +159,11 @@ export class Socket extends EventEmitter {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { numBytes, batch, resolve, reject };
       if (timeout !== Infinity) this.#arm(waiter, timeout, operation);
+      if (signal) {
+        waiter.signal = signal;
+        waiter.onAbort = () => this.#withdraw(waiter, abortedError(operation, signal));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
       this.#waiters.push(waiter);
       this.#updateWatch();
     });
@@ -131,12 +173,17 @@ export class Socket extends EventEmitter {
     const step = Math.min(timeout, MAX_TIMER);
     waiter.timer = setTimeout(() => {
       if (timeout > step) return this.#arm(waiter, timeout - step, operation);
-      const index = this.#waiters.indexOf(waiter);
-      if (index < 0) return;
-      this.#waiters.splice(index, 1);
-      this.#updateWatch();
-      waiter.reject(timeoutError(operation));
+      this.#withdraw(waiter, timeoutError(operation));
     }, step);
+  }
+
+  /** Takes a waiter out of the line without a datagram. */
+  #withdraw(waiter: Waiter, error: TransportError): void {
+    const index = this.#waiters.indexOf(waiter);
+    if (index < 0) return;
+    this.#waiters.splice(index, 1);
+    this.#updateWatch();
+    settle(waiter).reject(error);
   }
 
   /** The next datagram (or batch) from the queue, reading the kernel when it is empty. */
@@ -193,15 +240,11 @@ export class Socket extends EventEmitter {
       try {
         result = this.#take(waiter.numBytes, waiter.batch);
       } catch (error) {
-        this.#waiters.shift();
-        clearTimeout(waiter.timer);
-        waiter.reject(error as TransportError);
+        settle(this.#waiters.shift()!).reject(error as TransportError);
         continue;
       }
       if (result === undefined) return;
-      this.#waiters.shift();
-      clearTimeout(waiter.timer);
-      waiter.resolve(result);
+      settle(this.#waiters.shift()!).resolve(result);
     }
   }
 
@@ -216,8 +259,7 @@ export class Socket extends EventEmitter {
     }
     if (this.#active === false) return this.#updateWatch();
     for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(new TransportError('einval', 'recv: the socket was put in active mode'));
+      settle(waiter).reject(new TransportError('einval', 'recv: the socket was put in active mode'));
     }
     this.#updateWatch();
     if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
@@ -342,10 +384,7 @@ export class Socket extends EventEmitter {
   }
 
   #failPending(error: () => TransportError): void {
-    for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(error());
-    }
+    for (const waiter of this.#waiters.splice(0)) settle(waiter).reject(error());
     for (const pending of this.#sends.splice(0)) pending.reject(error());
     this.sendPending = 0;
   }

@@ -34,6 +34,14 @@ function checkTimeout(timeout: unknown, operation: string): number {
   return timeout;
 }
 
+function checkSignal(options: unknown, operation: string): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (!isPlainObject(options) || (options.signal !== undefined && !(options.signal instanceof AbortSignal))) {
+    throw badarg(operation, `options must be { signal?: AbortSignal }, got ${show(options)}`);
+  }
+  return options.signal as AbortSignal | undefined;
+}
+
 function checkCount(value: unknown, low: number, operation: string, what: string): number {
   if (!Number.isInteger(value) || (value as number) < low || (value as number) > 2 ** 31 - 1) {
     throw badarg(operation, `${what} must be an integer >= ${low}, got ${show(value)}`);
@@ -239,7 +247,7 @@ function controllingProcess(socket: Socket, owner: Worker | number): void {
 }
 
 function adopt(ref: SocketRef): Socket {
-  if (!isPlainObject(ref) || !Number.isInteger(ref.abyssSocket) || !Array.isArray(ref.carry)) {
+  if (!isPlainObject(ref) || !Number.isInteger(ref.abyssSocket) || (ref.abyssSocket as number) < 1 || !Array.isArray(ref.carry)) {
     throw badarg('adopt', `not a socket ref: ${show(ref)}`);
   }
   const socket = new Socket(new binding.NativeSocket('', undefined, undefined, ref.abyssSocket), ref.carry);
@@ -268,18 +276,20 @@ export const UDP = {
   controllingProcess,
   /** The Socket for a ref handed to this thread with controllingProcess. */
   adopt,
-  recv(socket: Socket, numBytes: number, timeout: Timeout): Promise<RecvData> {
+  recv(socket: Socket, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData> {
     try {
       checkSocket(socket, 'recv');
-      return socket.receive(checkCount(numBytes, 0, 'recv', 'numBytes'), 0, checkTimeout(timeout, 'recv')) as Promise<RecvData>;
+      return socket.receive(checkCount(numBytes, 0, 'recv', 'numBytes'), 0, checkTimeout(timeout, 'recv'),
+        checkSignal(options, 'recv')) as Promise<RecvData>;
     } catch (error) {
       return rejectWith(error);
     }
   },
-  recvBatch(socket: Socket, max: number, timeout: Timeout): Promise<RecvData[]> {
+  recvBatch(socket: Socket, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData[]> {
     try {
       checkSocket(socket, 'recvBatch');
-      return socket.receive(0, checkCount(max, 1, 'recvBatch', 'max'), checkTimeout(timeout, 'recvBatch')) as Promise<RecvData[]>;
+      return socket.receive(0, checkCount(max, 1, 'recvBatch', 'max'), checkTimeout(timeout, 'recvBatch'),
+        checkSignal(options, 'recvBatch')) as Promise<RecvData[]>;
     } catch (error) {
       return rejectWith(error);
     }

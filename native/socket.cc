@@ -288,12 +288,13 @@ NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
 
 void NativeSocket::Adopt(Napi::Env env, uint64_t id) {
   state_ = registry::FindSocket(id);
-  if (!state_) throw MakeError(env, "closed", "adopt: the socket is closed or was never opened");
+  if (!state_ && (id == 0 || id >= next_socket_id.load())) throw BadArg(env, "adopt", "no socket has that ref");
+  if (!state_) throw MakeError(env, "closed", "adopt: the socket is closed");
   if (state_->owner.load() != environment_->thread_id) {
     throw MakeError(env, "not_owner", "adopt: the socket was not handed to this thread");
   }
   if (!state_->adoptable.exchange(false)) {
-    throw MakeError(env, "badarg", "adopt: the socket was already adopted by this thread");
+    throw BadArg(env, "adopt", "the socket was already adopted by this thread");
   }
 }
 
