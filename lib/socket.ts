@@ -188,11 +188,11 @@ export class Socket extends EventEmitter {
 
   /** The next datagram (or batch) from the queue, reading the kernel when it is empty. */
   #take(numBytes: number, batch: number): RecvData | RecvData[] | undefined {
-    if (this.#head === this.#queue.length && !this.#fill(batch || 1)) return undefined;
+    if (this.#head === this.#queue.length && !this.#fill(Math.max(batch, this.readPackets))) return undefined;
     if (batch === 0) return cut(this.#shift(), numBytes || this.buffer);
     const records: RecvData[] = [];
     while (records.length < batch) {
-      if (this.#head === this.#queue.length && !this.#fill(batch - records.length)) break;
+      if (this.#head === this.#queue.length && !this.#fill(Math.max(batch - records.length, this.readPackets))) break;
       records.push(cut(this.#shift(), this.buffer));
     }
     return records;
@@ -207,9 +207,8 @@ export class Socket extends EventEmitter {
     return record;
   }
 
-  /** One system call for up to `wanted` datagrams (at least read_packets). */
-  #fill(wanted: number): boolean {
-    const max = Math.max(wanted, this.readPackets);
+  /** One system call for up to `max` datagrams. */
+  #fill(max: number): boolean {
     const bytes = this.native.recv(max);
     if (bytes === undefined) {
       this.#drained = true;
@@ -267,10 +266,11 @@ export class Socket extends EventEmitter {
 
   #deliverActive(): void {
     while (this.#active !== false && !this.native.closed) {
+      // Read no further ahead than the datagrams still wanted: the rest wait in the kernel.
       const remaining = typeof this.#active === 'number' ? this.#active : this.#active === 'once' ? 1 : this.readPackets;
       let record: RecvData | undefined;
       try {
-        if (this.#head === this.#queue.length && !this.#fill(remaining)) break;
+        if (this.#head === this.#queue.length && !this.#fill(Math.min(remaining, this.readPackets))) break;
         record = cut(this.#shift(), this.buffer);
       } catch (error) {
         this.emit('udp_error', error);
