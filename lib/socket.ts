@@ -208,7 +208,8 @@ export class Socket extends EventEmitter {
   }
 
   /** One system call for up to `max` datagrams. */
-  #fill(max: number): boolean {
+  #fill(wanted: number): boolean {
+    const max = Math.min(wanted, C.MAX_BATCH);
     const bytes = this.native.recv(max);
     if (bytes === undefined) {
       this.#drained = true;

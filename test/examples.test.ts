@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const examples = path.join(__dirname, '..', 'examples');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startEchoServer } = require(path.join(examples, 'multihomed-echo.js'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startServer } = require(path.join(examples, 'multicore-server.js'));
+
+test('the multi-homed echo server answers from the address each datagram was sent to, echoing TTL and TOS', async () => {
+  const server = startEchoServer(0);
+  try {
+    const { stdout } = await run('python3', [
+      path.join(__dirname, 'peers', 'multihomed_client.py'), String(server.port), '127.0.0.2:17:32', '127.0.0.3:42:72',
+    ]);
+    expect(JSON.parse(stdout)).toEqual([
+      { data: 'to 127.0.0.2', from: '127.0.0.2', port: server.port, ttl: 17, tos: 32 },
+      { data: 'to 127.0.0.3', from: '127.0.0.3', port: server.port, ttl: 42, tos: 72 },
+    ]);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the multi-core server spreads load over its workers, loses and duplicates nothing, and stops cleanly', async () => {
+  const server = await startServer({ workers: 2, handlerModule: path.join(examples, 'upper-handler.js') });
+  const clients = await Promise.all(Array.from({ length: 16 }, async () => {
+    const client = dgram.createSocket('udp4');
+    client.bind(0, '127.0.0.1');
+    await once(client, 'listening');
+    return client;
+  }));
+  const replies = new Map<string, number>();
+  const perWorker = [0, 0];
+  for (const client of clients) {
+    client.on('message', (message) => {
+      const [worker, body] = String(message).split(':');
+      perWorker[Number(worker)]++;
+      replies.set(body, (replies.get(body) ?? 0) + 1);
+    });
+  }
+  const total = 1600;
+  for (let i = 0; i < total; i++) {
+    clients[i % clients.length].send(`m${i}`, server.port, '127.0.0.1');
+    if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  // In flight when the stop comes: answered before the workers close their sockets.
+  for (let i = total; i < total + 64; i++) clients[i % clients.length].send(`m${i}`, server.port, '127.0.0.1');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const handled: number[] = await server.stop();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const client of clients) client.close();
+
+  expect(handled.reduce((a, b) => a + b, 0)).toBe(total + 64);
+  expect(replies.size).toBe(total + 64);
+  expect([...replies.values()].every((count) => count === 1)).toBe(true);
+  expect(replies.get('M0')).toBe(1);
+  // SO_REUSEPORT hashes each client to one socket: with 16 clients both workers get some.
+  expect(perWorker[0]).toBeGreaterThan(0);
+  expect(perWorker[1]).toBeGreaterThan(0);
+  expect(perWorker).toEqual(handled);
+});
