@@ -5,6 +5,14 @@ export class TransportError extends Error {
   declare readonly syscall?: string;
   declare readonly errno?: number;
 
+  /**
+   * Two copies of the package in one process share the native side, and with it the
+   * class their errors are made from: recognise each other's errors.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && value.name === 'TransportError' && typeof (value as TransportError).reason === 'string';
+  }
+
   constructor(reason: string, message: string, syscall?: string, errno?: number) {
     super(message);
     this.name = 'TransportError';

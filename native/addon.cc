@@ -17,6 +17,9 @@ namespace {
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Environment* environment = Environment::Get(env);
+  // Another copy of the facade in this environment (a second install of the package, a
+  // test runner's fresh module registry) shares the first one's records and callbacks.
+  if (!environment->shared.IsEmpty()) return environment->shared.Value();
   if (!info[0].IsFunction() || !info[1].IsFunction() || !info[2].IsNumber()) {
     throw Napi::TypeError::New(env, "init(TransportError, dispatch, threadId)");
   }
@@ -32,6 +35,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Object shared = Napi::Object::New(env);
   shared.Set("meta", meta);
   shared.Set("addresses", addresses);
+  environment->shared = Napi::Persistent(shared);
   return shared;
 }
 
@@ -79,11 +83,9 @@ Napi::Object Constants(Napi::Env env) {
 }
 
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
-  auto* environment = new Environment(env);
-  env.SetInstanceData<Environment>(environment);
-  Napi::Function socket_class = NativeSocket::Define(env);
-  environment->socket_class = Napi::Persistent(socket_class);
-  exports.Set("NativeSocket", socket_class);
+  // The addon may be loaded more than once in one environment; all loads share its state.
+  if (Environment::Get(env) == nullptr) env.SetInstanceData<Environment>(new Environment(env));
+  exports.Set("NativeSocket", NativeSocket::Define(env));
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("constants", Constants(env));
   return exports;

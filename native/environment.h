@@ -102,7 +102,7 @@ class Environment {
 
   Napi::FunctionReference error_class;
   Napi::FunctionReference dispatch;
-  Napi::FunctionReference socket_class;
+  Napi::ObjectReference shared;
   Napi::Reference<Napi::Int32Array> meta_ref;
   int32_t* meta = nullptr;
   AddressCache addresses;
