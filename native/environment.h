@@ -11,7 +11,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "address.h"
 #include "cmsg.h"
+#include "values.h"
 
 namespace abyss {
 
@@ -59,6 +61,22 @@ struct ReceiveArena {
   sockaddr_storage names[kMaxBatch];
   iovec iov[kMaxBatch];
   mmsghdr headers[kMaxBatch];
+};
+
+// sendmmsg's buffers, reused by every socket of the environment.
+struct SendArena {
+  struct Message {
+    size_t iov_begin = 0;
+    size_t iov_end = 0;
+    size_t bytes = 0;
+    SocketAddress destination;
+    size_t control_length = 0;
+  };
+  Message messages[kMaxBatch];
+  GatheredData gathered;
+  alignas(cmsghdr) uint8_t control[kMaxBatch][kMaxSendControl];
+  mmsghdr headers[kMaxBatch];
+  uint32_t members[kMaxBatch];
 };
 
 // Maps sockaddrs to JS strings kept in an array the facade reads by slot, so that a
@@ -111,6 +129,7 @@ class Environment {
   std::unordered_set<NativeSocket*> sockets;
 
   ReceiveArena& Arena();
+  SendArena send_arena;
   // Scratch for strings of a gathered send; cleared per send.
   std::vector<char> send_text;
 

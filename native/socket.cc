@@ -595,8 +595,24 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sent));
 }
 
-// sendBatch(messages, start): sends messages[start..] with one sendmmsg, at most kMaxBatch;
+namespace {
+
+// The most one UDP_SEGMENT send may carry: the kernel's segment count limit, and an IP
+// datagram's payload limit with room for the headers.
+constexpr size_t kMaxSegments = 64;
+constexpr size_t kMaxSegmentedBytes = 65000;
+
+bool SameDestination(const SendArena::Message& a, const SendArena::Message& b) {
+  return a.destination.length == b.destination.length &&
+         std::memcmp(&a.destination.storage, &b.destination.storage, a.destination.length) == 0;
+}
+
+}  // namespace
+
+// sendBatch(messages, start): sends messages[start..], at most kMaxBatch, with one sendmmsg;
 // returns how many went out, or -1 when the send buffer is full before the first.
+// Consecutive messages to one destination that share a size (the last may be shorter) go
+// out as one UDP_SEGMENT (GSO) send: the peer still gets one datagram per message.
 Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOwner(env, "sendBatch");
@@ -606,44 +622,94 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   if (count == 0) return Napi::Number::New(env, 0);
 
   Environment& environment = *environment_;
-  std::vector<GatheredData> gathered(count);
-  std::vector<SocketAddress> destinations(count);
-  std::vector<mmsghdr> headers(count);
-  std::vector<std::array<uint8_t, kMaxSendControl>> controls(count);
+  SendArena& arena = environment.send_arena;
+  arena.gathered.iov.clear();
+  arena.gathered.text_pieces.clear();
   environment.send_text.clear();
   for (uint32_t i = 0; i < count; i++) {
     Napi::Object message = messages.Get(start + i).As<Napi::Object>();
-    GatherData(env, message.Get("data"), &gathered[i], &environment.send_text, /*keep_text=*/true);
-    msghdr& header = headers[i].msg_hdr;
-    header = {};
+    SendArena::Message& parsed = arena.messages[i];
+    parsed.iov_begin = arena.gathered.iov.size();
+    size_t bytes_before = arena.gathered.bytes;
+    GatherData(env, message.Get("data"), &arena.gathered, &environment.send_text, /*keep_text=*/true);
+    parsed.iov_end = arena.gathered.iov.size();
+    parsed.bytes = arena.gathered.bytes - bytes_before;
+    parsed.destination = SocketAddress{};
     Napi::Value address = message.Get("address");
-    if (!address.IsUndefined()) {
-      destinations[i] = ParseDestination(env, address, message.Get("port"), "sendBatch");
-      header.msg_name = destinations[i].get();
-      header.msg_namelen = destinations[i].length;
-    }
+    if (!address.IsUndefined()) parsed.destination = ParseDestination(env, address, message.Get("port"), "sendBatch");
+    parsed.control_length = 0;
     Napi::Value ancillary = message.Get("ancillary");
     if (ancillary.IsObject()) {
-      header.msg_controllen =
-          EncodeSendAncillary(env, ancillary.As<Napi::Object>(), state_->family, controls[i].data());
-      if (header.msg_controllen > 0) header.msg_control = controls[i].data();
+      parsed.control_length = EncodeSendAncillary(env, ancillary.As<Napi::Object>(), state_->family, arena.control[i]);
     }
   }
-  for (uint32_t i = 0; i < count; i++) {
-    ResolveText(&gathered[i], environment.send_text);
-    headers[i].msg_hdr.msg_iov = gathered[i].iov.data();
-    headers[i].msg_hdr.msg_iovlen = gathered[i].iov.size();
+  ResolveText(&arena.gathered, environment.send_text);
+
+  for (;;) {
+    // Group messages into headers; members[h] is how many messages header h carries.
+    uint32_t headers = 0;
+    for (uint32_t i = 0; i < count;) {
+      const SendArena::Message& first = arena.messages[i];
+      uint32_t end = i + 1;
+      if (gso_ && state_->family != AF_UNIX && first.control_length == 0 && first.bytes > 0) {
+        size_t total = first.bytes;
+        while (end < count && end - i < kMaxSegments) {
+          const SendArena::Message& next = arena.messages[end];
+          if (next.control_length != 0 || next.bytes == 0 || next.bytes > first.bytes ||
+              total + next.bytes > kMaxSegmentedBytes || !SameDestination(first, next) ||
+              arena.messages[end - 1].bytes != first.bytes) {
+            break;
+          }
+          total += next.bytes;
+          end++;
+        }
+      }
+      msghdr& header = arena.headers[headers].msg_hdr;
+      header = {};
+      if (first.destination.length > 0) {
+        header.msg_name = const_cast<sockaddr*>(first.destination.get());
+        header.msg_namelen = first.destination.length;
+      }
+      header.msg_iov = arena.gathered.iov.data() + first.iov_begin;
+      header.msg_iovlen = arena.messages[end - 1].iov_end - first.iov_begin;
+      if (first.control_length > 0) {
+        header.msg_control = arena.control[i];
+        header.msg_controllen = first.control_length;
+      } else if (end - i > 1) {
+        SendAncillary segmented;
+        segmented.present = kSendSegmentSize;
+        segmented.segment_size = static_cast<int>(first.bytes);
+        size_t written = 0;
+        EncodeAncillary(segmented, state_->family, arena.control[i], kMaxSendControl, &written);
+        header.msg_control = arena.control[i];
+        header.msg_controllen = written;
+      }
+      arena.members[headers++] = end - i;
+      i = end;
+    }
+    int sent;
+    do {
+      sent = sendmmsg(state_->fd, arena.headers, headers, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return Napi::Number::New(env, -1);
+      // A path that cannot segment: send one datagram per message from now on.
+      if (arena.members[0] > 1 && (err == EIO || err == EINVAL || err == EOPNOTSUPP)) {
+        gso_ = false;
+        continue;
+      }
+      throw SysError(env, "sendBatch", "sendmmsg", err);
+    }
+    uint32_t messages_sent = 0;
+    for (int h = 0; h < sent; h++) {
+      for (uint32_t m = 0; m < arena.members[h]; m++) {
+        state_->counters.CountSent(arena.messages[messages_sent + m].bytes);
+      }
+      messages_sent += arena.members[h];
+    }
+    return Napi::Number::New(env, messages_sent);
   }
-  int sent;
-  do {
-    sent = sendmmsg(state_->fd, headers.data(), count, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    throw SysError(env, "sendBatch", "sendmmsg", errno);
-  }
-  for (int i = 0; i < sent; i++) state_->counters.CountSent(headers[i].msg_len);
-  return Napi::Number::New(env, sent);
 }
 
 // watch(events): UV_READABLE | UV_WRITABLE to wait for, 0 to stop.

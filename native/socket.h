@@ -89,6 +89,8 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Environment* environment_ = nullptr;
   uv_poll_t* poll_ = nullptr;
   int watched_ = 0;
+  // UDP_SEGMENT works on this socket's path until the kernel says otherwise.
+  bool gso_ = true;
   SocketAddress last_destination_;
   char last_destination_text_[64] = {};
   size_t last_destination_length_ = SIZE_MAX;
