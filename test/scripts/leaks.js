@@ -1,0 +1,75 @@
+// Resource checks that need a process of their own (run with --expose-gc): prints one JSON line.
+const fs = require('node:fs');
+const path = require('node:path');
+const { UDP } = require(path.join(__dirname, '..', '..', 'dist'));
+
+const descriptors = () => fs.readdirSync('/proc/self/fd').length;
+const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+async function collect() {
+  for (let i = 0; i < 4; i++) {
+    global.gc();
+    await settle();
+  }
+}
+
+const checks = {
+  async openClose() {
+    const before = descriptors();
+    for (let i = 0; i < 10000; i++) UDP.close(UDP.open(0, { ip: 'loopback' }));
+    return { before, after: descriptors() };
+  },
+  async timedOutWaits() {
+    const socket = UDP.open(0, { ip: 'loopback' });
+    const before = { descriptors: descriptors(), timers: timers() };
+    const waits = [];
+    for (let i = 0; i < 5000; i++) waits.push(UDP.recv(socket, 0, 5).catch((error) => error.reason));
+    const reasons = await Promise.all(waits);
+    const after = { descriptors: descriptors(), timers: timers() };
+    // The line of waiters is empty again: a datagram now goes to a new recv at once.
+    const sender = UDP.open(0, { ip: 'loopback' });
+    await UDP.send(sender, '127.0.0.1', UDP.sockname(socket).port, 'after');
+    const next = String((await UDP.recv(socket, 0, 1000)).data);
+    return { before, after, timeouts: reasons.filter((r) => r === 'timeout').length, next };
+  },
+  async recvMemory() {
+    const socket = UDP.open(0, { ip: 'loopback', recbuf: 4 << 20 });
+    const sender = UDP.open(0, { ip: 'loopback' });
+    const port = UDP.sockname(socket).port;
+    const batch = Array.from({ length: 64 }, (_, i) => ({ address: '127.0.0.1', port, data: Buffer.alloc(100, i) }));
+    let received = 0;
+    const round = async (count) => {
+      for (let sent = 0; sent < count; sent += batch.length) {
+        await UDP.sendBatch(sender, batch);
+        for (let i = 0; i < batch.length; i++) {
+          await UDP.recv(socket, 0, 1000);
+          received++;
+        }
+      }
+    };
+    await round(19968);
+    await collect();
+    const before = process.memoryUsage();
+    await round(200000);
+    await collect();
+    const after = process.memoryUsage();
+    return { received, heapGrowth: after.heapUsed - before.heapUsed, externalGrowth: after.external - before.external, rssGrowth: after.rss - before.rss };
+  },
+  async garbageCollected() {
+    let fd;
+    (() => {
+      const socket = UDP.open(0, { ip: 'loopback' });
+      fd = socket.fd;
+    })();
+    const open = () => fs.existsSync(`/proc/self/fd/${fd}`);
+    const before = open();
+    for (let i = 0; i < 10 && open(); i++) await collect();
+    return { before, after: open() };
+  },
+};
+
+checks[process.argv[2]]().then((result) => {
+  console.log(JSON.stringify(result));
+  process.exit(0);
+});
