@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const SCRIPT = path.join(__dirname, 'scripts', 'leaks.js');
 
-async function check(name: string): Promise<Record<string, never>> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function check(name: string): Promise<any> {
   const { stdout } = await run(process.execPath, ['--expose-gc', SCRIPT, name], { timeout: 120000 });
   return JSON.parse(stdout);
 }
@@ -18,7 +19,7 @@ test('10 000 opens and closes leave no descriptor behind', async () => {
 test('5 000 timed-out waits leave no descriptor, timer or waiter behind', async () => {
   const result = await check('timedOutWaits');
   expect(result).toMatchObject({ timeouts: 5000, next: 'after' });
-  expect((result as { after: unknown }).after).toEqual((result as { before: unknown }).before);
+  expect(result.after).toEqual(result.before);
 });
 
 test('memory does not grow over 200 000 datagrams through recv', async () => {
