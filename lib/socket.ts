@@ -7,6 +7,8 @@ import type { Active, Address, RecvData, SendAncillary, SocketRef } from './type
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
 const MAX_TIMER = 2 ** 31 - 1;
+/** The longest pause between retries of a send the kernel keeps refusing. */
+const MAX_RETRY_DELAY = 64;
 
 interface Waiter {
   /** 0: whole datagrams; n: at most n bytes of one. */
@@ -70,6 +72,8 @@ export class Socket extends EventEmitter {
    */
   #drained = false;
   #active: Active = false;
+  #retryDelay = 0;
+  #retryTimer?: NodeJS.Timeout;
   /** @internal the receive-side ancillary options that are on */
   readonly receiveOptions = new Set<string>();
   /** @internal a receive-side ancillary option is on */
@@ -336,16 +340,20 @@ export class Socket extends EventEmitter {
   }
 
   #flushSends(): void {
+    let progressed = false;
     while (this.#sends.length > 0) {
       const pending = this.#sends[0];
       let result: number;
       try {
         if (pending.messages) {
-          if (!this.#sendBatchStep(pending)) return;
+          const before = pending.sent;
+          const done = this.#sendBatchStep(pending);
+          progressed ||= pending.sent > before;
+          if (!done) return this.#backOff(progressed);
           result = pending.messages.length;
         } else {
           result = this.native.send(pending.data, pending.address, pending.port, pending.ancillary);
-          if (result < 0) return;
+          if (result < 0) return this.#backOff(progressed);
         }
       } catch (error) {
         this.#sends.shift();
@@ -353,15 +361,31 @@ export class Socket extends EventEmitter {
         pending.reject(error as TransportError);
         continue;
       }
+      progressed = true;
       this.#sends.shift();
       this.sendPending -= pending.bytes;
       pending.resolve(result);
     }
+    this.#retryDelay = 0;
+  }
+
+  /**
+   * The kernel said writable, yet the send still had no room: an unconnected unix socket
+   * is writable while its peer's queue is full. Retry on a growing timer instead of spinning.
+   */
+  #backOff(progressed: boolean): void {
+    this.#retryDelay = progressed ? 0 : Math.min(Math.max(1, this.#retryDelay * 2), MAX_RETRY_DELAY);
+    if (this.#retryDelay === 0) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#flushSends();
+      this.#updateWatch();
+    }, this.#retryDelay);
   }
 
   #updateWatch(): void {
     const wanted = (this.#waiters.length > 0 || this.#active !== false ? C.READABLE : 0) |
-      (this.#sends.length > 0 ? C.WRITABLE : 0);
+      (this.#sends.length > 0 && this.#retryTimer === undefined ? C.WRITABLE : 0);
     if (wanted === this.#watching || this.native.closed) return;
     this.native.watch(wanted);
     this.#watching = wanted;
@@ -385,6 +409,8 @@ export class Socket extends EventEmitter {
   }
 
   #failPending(error: () => TransportError): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     for (const waiter of this.#waiters.splice(0)) settle(waiter).reject(error());
     for (const pending of this.#sends.splice(0)) pending.reject(error());
     this.sendPending = 0;

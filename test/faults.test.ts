@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UDP, type Socket } from '../lib';
+
+const sockets: Socket[] = [];
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-faults-'));
+});
+afterEach(() => {
+  for (const socket of sockets.splice(0)) UDP.close(socket);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function local(name: string): Socket {
+  const socket = UDP.listen(0, { ip: { local: path.join(dir, name) } });
+  sockets.push(socket);
+  return socket;
+}
+
+/** A unix receiver that does not read makes a unix sender's queue fill: sends then wait. */
+async function fillUntilBlocked(sender: Socket, receiver: string): Promise<{ sent: number; pending: Promise<void>[] }> {
+  let sent = 0;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const sending = UDP.send(sender, { local: receiver }, `d${i}`);
+    const settled = await Promise.race([sending.then(() => true), new Promise((resolve) => setImmediate(() => resolve(false)))]);
+    if (!settled) {
+      pending.push(sending);
+      break;
+    }
+    sent++;
+  }
+  return { sent, pending };
+}
+
+test('a full send queue makes send wait for writability, without spinning, and keeps order', async () => {
+  const receiver = local('receiver');
+  const sender = local('sender');
+  const { sent, pending } = await fillUntilBlocked(sender, path.join(dir, 'receiver'));
+  expect(pending).toHaveLength(1);
+  expect(sent).toBeGreaterThan(0);
+  for (let i = 0; i < 3; i++) pending.push(UDP.send(sender, { local: path.join(dir, 'receiver') }, `late${i}`));
+  expect(UDP.getstat(sender).send_pend).toBe(Buffer.byteLength(`d${sent}`) + 3 * 'late0'.length);
+
+  const cpu = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const spent = process.cpuUsage(cpu);
+  // Waiting is idle: a spinning retry loop would burn the whole 300 ms.
+  expect((spent.user + spent.system) / 1000).toBeLessThan(60);
+
+  const drained: string[] = [];
+  for (let i = 0; i < sent + 4; i++) drained.push(String((await UDP.recv(receiver, 0, 2000)).data));
+  await Promise.all(pending);
+  expect(drained).toEqual([...Array.from({ length: sent + 1 }, (_, i) => `d${i}`), 'late0', 'late1', 'late2']);
+  expect(UDP.getstat(sender)).toMatchObject({ send_pend: 0, send_cnt: sent + 4 });
+});
+
+test('close rejects sends waiting for room with closed', async () => {
+  local('receiver');
+  const sender = local('sender');
+  const { pending } = await fillUntilBlocked(sender, path.join(dir, 'receiver'));
+  expect(pending).toHaveLength(1);
+  UDP.close(sender);
+  await expect(pending[0]).rejects.toMatchObject({ reason: 'closed' });
+  sockets.splice(sockets.indexOf(sender), 1);
+});
+
+test('an unreachable network surfaces as enetunreach (in a namespace of our own with no route at all)', async () => {
+  // A fresh network namespace has only a downed loopback: nothing can leave it.
+  const namespace = `abyss-test-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', namespace]);
+  try {
+    const socket = UDP.open(0, { netns: `/run/netns/${namespace}` });
+    sockets.push(socket);
+    expect(UDP.sockname(socket)).toMatchObject({ address: '0.0.0.0', family: 'IPv4' });
+    await expect(UDP.send(socket, '198.51.100.1', 9, 'x')).rejects.toMatchObject({ reason: 'enetunreach', syscall: 'sendmsg' });
+    expect(() => UDP.open(0, { netns: '/run/netns/no-such-namespace' })).toThrow(expect.objectContaining({ reason: 'enoent', syscall: 'open' }));
+  } finally {
+    execFileSync('ip', ['netns', 'del', namespace]);
+  }
+});
+
+test('a unix datagram larger than a 64 KiB slot arrives whole, and numBytes cuts it with truncated', async () => {
+  const receiver = local('receiver');
+  const sender = local('sender');
+  UDP.setopts(sender, { sndbuf: 1 << 20 });
+  const big = Buffer.alloc(200000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 256;
+  await UDP.send(sender, { local: path.join(dir, 'receiver') }, big);
+  await UDP.send(sender, { local: path.join(dir, 'receiver') }, big);
+  const whole = await UDP.recv(receiver, 0, 2000);
+  expect(whole.data.equals(big)).toBe(true);
+  expect(whole).not.toHaveProperty('truncated');
+  const cut = await UDP.recv(receiver, 1000, 2000);
+  expect(cut.truncated).toBe(true);
+  expect(cut.data.equals(big.subarray(0, 1000))).toBe(true);
+});
+
+test('received bytes are exactly the datagram: nothing from earlier, larger datagrams shows through', async () => {
+  const receiver = local('receiver');
+  const sender = local('sender');
+  const target = { local: path.join(dir, 'receiver') };
+  await UDP.send(sender, target, Buffer.alloc(3000, 0xaa));
+  await UDP.send(sender, target, Buffer.from('tiny'));
+  await UDP.send(sender, target, Buffer.alloc(0));
+  const [first, second, empty] = [await UDP.recv(receiver, 0, 1000), await UDP.recv(receiver, 0, 1000), await UDP.recv(receiver, 0, 1000)];
+  expect(first.data.length).toBe(3000);
+  expect(second.data).toEqual(Buffer.from('tiny'));
+  expect(empty.data).toEqual(Buffer.alloc(0));
+  // The Buffer views only its own bytes.
+  expect(second.data.byteLength).toBe(4);
+});
