@@ -66,3 +66,18 @@ export function cut(record: RecvData, limit: number): RecvData {
   if (limit <= 0 || record.data.length <= limit) return record;
   return { ...record, data: record.data.subarray(0, limit), truncated: true };
 }
+
+/**
+ * The datagrams a GRO receive coalesced (`ancillary.segmentSize`), as the sender sent them:
+ * views of the same bytes, each `segmentSize` long but the last. Others come back alone.
+ */
+export function splitSegments(datagram: RecvData): RecvData[] {
+  const size = datagram.ancillary?.segmentSize;
+  if (!size || datagram.data.length <= size) return [datagram];
+  const { segmentSize: _segmentSize, ...ancillary } = datagram.ancillary!;
+  const parts: RecvData[] = [];
+  for (let offset = 0; offset < datagram.data.length; offset += size) {
+    parts.push({ ...datagram, data: datagram.data.subarray(offset, offset + size), ancillary: { ...ancillary } });
+  }
+  return parts;
+}

@@ -4,6 +4,7 @@ import { binding } from './binding';
 import { TransportError, badarg, closedError } from './errors';
 import { FACADE_OPTIONS, LISTEN_ONLY_OPTIONS, RECEIVE_ANCILLARY_OPTIONS, REFUSED_OPTIONS, refuse, show } from './options';
 import { isIOData } from './iodata';
+import { splitSegments } from './records';
 import { Socket } from './socket';
 import type {
   Address, BatchMessage, ErrorQueueEntry, ListenOptions, OptionName, RecvData, SendAncillary,
@@ -321,6 +322,8 @@ export const UDP = {
     if (checkSocket(socket, 'negotiatedProtocol').closed) throw closedError('negotiatedProtocol');
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
+  /** Splits a GRO-coalesced datagram into the datagrams the sender sent. */
+  splitSegments,
   /** One entry of the socket's error queue (IP_RECVERR / IPV6_RECVERR), or undefined when it is empty. */
   recvErrorQueue(socket: Socket): ErrorQueueEntry | undefined {
     checkSocket(socket, 'recvErrorQueue').assertOwner('recv');

@@ -119,6 +119,10 @@ describe('receive side, from a Python sender', () => {
     const whole = await UDP.recv(coalescing.socket, 0, 2000);
     expect(whole.ancillary).toEqual({ segmentSize: 1000 });
     expect(whole.data.equals(payload)).toBe(true);
+    const split = UDP.splitSegments(whole);
+    expect(split.map((p) => p.data.length)).toEqual([1000, 1000, 1000, 1000, 1000, 500]);
+    expect(Buffer.concat(split.map((p) => p.data)).equals(payload)).toBe(true);
+    expect(split.every((p) => p.address === '127.0.0.1' && p.port === whole.port && !p.ancillary!.segmentSize)).toBe(true);
 
     const plain = listen({ ip: 'loopback' });
     await pySend('inet', '127.0.0.1', plain.port, payload, ['--segment', '1000']);
