@@ -2,7 +2,18 @@ import { C, shared } from './binding';
 import type { AncillaryData, RecvData } from './types';
 
 const { meta, addresses } = shared;
+// Read once: the constants object is large enough that V8 keeps it as a dictionary.
 const STRIDE = C.META_STRIDE;
+const COUNT = C.META_COUNT;
+const OFFSET = C.META_OFFSET;
+const LENGTH = C.META_LENGTH;
+const FLAGS = C.META_FLAGS;
+const PORT = C.META_PORT;
+const ADDRESS = C.META_ADDRESS;
+const PRESENT = C.META_PRESENT;
+const FLAG_LOCAL = C.FLAG_LOCAL;
+const FLAG_TRUNCATED = C.FLAG_TRUNCATED;
+const FLAG_CTRUNCATED = C.FLAG_CTRUNCATED;
 const NS_PER_SECOND = 1_000_000_000n;
 
 function addressAt(slot: number): string {
@@ -42,21 +53,19 @@ function ancillaryAt(base: number, flags: number): AncillaryData {
  * `withAncillary`: a receive-side option is on, so every datagram carries `ancillary`.
  */
 export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData[]): void {
-  const count = meta[C.META_COUNT];
+  const count = meta[COUNT];
   for (let i = 0; i < count; i++) {
     const base = i * STRIDE;
-    const offset = meta[base + C.META_OFFSET];
-    const flags = meta[base + C.META_FLAGS];
-    const slot = meta[base + C.META_ADDRESS];
+    const offset = meta[base + OFFSET];
+    const flags = meta[base + FLAGS];
+    const slot = meta[base + ADDRESS];
     const record: RecvData = {
-      address: flags & C.FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot],
-      port: meta[base + C.META_PORT],
-      data: bytes.subarray(offset, offset + meta[base + C.META_LENGTH]),
+      address: flags & FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot],
+      port: meta[base + PORT],
+      data: bytes.subarray(offset, offset + meta[base + LENGTH]),
     };
-    if (withAncillary || meta[base + C.META_PRESENT] !== 0 || flags & C.FLAG_CTRUNCATED) {
-      record.ancillary = ancillaryAt(base, flags);
-    }
-    if (flags & C.FLAG_TRUNCATED) record.truncated = true;
+    if (withAncillary || meta[base + PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags);
+    if (flags & FLAG_TRUNCATED) record.truncated = true;
     out.push(record);
   }
 }

@@ -7,6 +7,7 @@ import type { Active, Address, RecvData, SendAncillary, SocketRef } from './type
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
 const MAX_TIMER = 2 ** 31 - 1;
+const { READABLE, WRITABLE } = C;
 /** The longest pause between retries of a send the kernel keeps refusing. */
 const MAX_RETRY_DELAY = 64;
 
@@ -196,7 +197,10 @@ export class Socket extends EventEmitter {
     if (batch === 0) return cut(this.#shift(), numBytes || this.buffer);
     const records: RecvData[] = [];
     while (records.length < batch) {
-      if (this.#head === this.#queue.length && !this.#fill(Math.max(batch - records.length, this.readPackets))) break;
+      if (this.#head === this.#queue.length) {
+        // The kernel queue ran dry at the last read: what came since waits for the next call.
+        if (this.#drained || !this.#fill(Math.max(batch - records.length, this.readPackets))) break;
+      }
       records.push(cut(this.#shift(), this.buffer));
     }
     return records;
@@ -228,13 +232,13 @@ export class Socket extends EventEmitter {
   /** @internal Called by the binding when the descriptor is ready. */
   onReady(events: number, status: number): void {
     if (this.native.closed) return;
-    if (status !== 0 || events & C.READABLE) {
+    if (status !== 0 || events & READABLE) {
       this.#drained = false;
       if (this.#active !== false) this.#deliverActive();
       else this.#serveWaiters();
     }
-    if (status !== 0 || events & C.WRITABLE) this.#flushSends();
-    this.#updateWatch();
+    if (status !== 0 || events & WRITABLE) this.#flushSends();
+    this.#updateWatch(true);
   }
 
   #serveWaiters(): void {
@@ -383,12 +387,18 @@ export class Socket extends EventEmitter {
     }, this.#retryDelay);
   }
 
-  #updateWatch(): void {
-    const wanted = (this.#waiters.length > 0 || this.#active !== false ? C.READABLE : 0) |
-      (this.#sends.length > 0 && this.#retryTimer === undefined ? C.WRITABLE : 0);
-    if (wanted === this.#watching || this.native.closed) return;
-    this.native.watch(wanted);
-    this.#watching = wanted;
+  /**
+   * Starts watching for what a waiting call needs. Reading stays watched after the last
+   * waiter is served, so a busy socket does not pay two epoll_ctl calls per wait; it is
+   * dropped when a readable event finds nobody waiting.
+   */
+  #updateWatch(idle = false): void {
+    const wanted = (this.#waiters.length > 0 || this.#active !== false ? READABLE : 0) |
+      (this.#sends.length > 0 && this.#retryTimer === undefined ? WRITABLE : 0);
+    const next = idle ? wanted : wanted | (this.#watching & READABLE);
+    if (next === this.#watching || this.native.closed) return;
+    this.native.watch(next);
+    this.#watching = next;
   }
 
   /** @internal Hands the socket to `thread`: pending calls here fail `not_owner`. */

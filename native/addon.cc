@@ -31,6 +31,9 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   environment->meta_ref = Napi::Persistent(meta);
   environment->meta = meta.Data();
   Napi::Array addresses = Napi::Array::New(env, AddressCache::kSlots);
+  // Filled, so that V8 keeps its elements packed and a slot read stays fast.
+  Napi::String empty = Napi::String::New(env, "");
+  for (uint32_t slot = 0; slot < AddressCache::kSlots; slot++) addresses.Set(slot, empty);
   environment->addresses.Attach(addresses);
   Napi::Object shared = Napi::Object::New(env);
   shared.Set("meta", meta);
