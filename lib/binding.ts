@@ -8,13 +8,15 @@ export interface NativeSocket {
   readonly fd: number;
   readonly family: 'inet' | 'inet6' | 'local';
   readonly closed: boolean;
+  /** inet's counters, shared with every thread's handle (see native/socket.h). */
+  readonly counters: Float64Array;
   /** The facade socket that readiness events are dispatched to. */
   socket?: { onReady(events: number, status: number): void };
   bind(address: string | { local: string }, port: number, operation: string): void;
   connect(address: string | { local: string }, port: number): void;
   sockname(): unknown;
   peername(): unknown;
-  setopts(names: string[], values: unknown[]): void;
+  setopts(names: string[], values: unknown[], operation: string): void;
   getopt(name: string, level?: number, option?: number, length?: number): unknown;
   recv(max: number): Buffer | undefined;
   recvError(): unknown;
@@ -28,7 +30,8 @@ export interface NativeSocket {
 }
 
 export interface Binding {
-  NativeSocket: new (family: string, fd?: number, netns?: string, adopt?: number) => NativeSocket;
+  NativeSocket: new (family: string, fd: number | undefined, netns: string | undefined, adopt: number | undefined,
+    errorClass: typeof TransportError) => NativeSocket;
   init(errorClass: typeof TransportError, dispatch: (this: NativeSocket, events: number, status: number) => void,
     threadId: number): { meta: Int32Array; addresses: string[] };
   constants: Record<string, number>;

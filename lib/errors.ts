@@ -10,7 +10,8 @@ export class TransportError extends Error {
    * class their errors are made from: recognise each other's errors.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof Error && value.name === 'TransportError' && typeof (value as TransportError).reason === 'string';
+    return typeof value === 'object' && value !== null && (value as Error).name === 'TransportError' &&
+      typeof (value as TransportError).reason === 'string';
   }
 
   constructor(reason: string, message: string, syscall?: string, errno?: number) {

@@ -1,13 +1,28 @@
 import type { IOData } from './types';
 
-export function isIOData(data: unknown, depth = 0): data is IOData {
-  if (typeof data === 'string' || data instanceof Uint8Array) return true;
-  return Array.isArray(data) && depth < 64 && data.every((piece) => isIOData(piece, depth + 1));
+/** Visits the leaves of iodata depth first, without recursion: it may nest arbitrarily deep. */
+function everyLeaf(data: unknown, visit: (leaf: unknown) => boolean): boolean {
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const piece = stack.pop();
+    if (Array.isArray(piece)) {
+      for (let i = piece.length - 1; i >= 0; i--) stack.push(piece[i]);
+    } else if (!visit(piece)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function isIOData(data: unknown): data is IOData {
+  return everyLeaf(data, (leaf) => typeof leaf === 'string' || leaf instanceof Uint8Array);
 }
 
 export function ioLength(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  if (data instanceof Uint8Array) return data.length;
-  if (Array.isArray(data)) return data.reduce((sum: number, piece) => sum + ioLength(piece), 0);
-  return 0;
+  let length = 0;
+  everyLeaf(data, (leaf) => {
+    length += typeof leaf === 'string' ? Buffer.byteLength(leaf) : leaf instanceof Uint8Array ? leaf.length : 0;
+    return true;
+  });
+  return length;
 }

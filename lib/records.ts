@@ -70,6 +70,23 @@ export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData
   }
 }
 
+const RECV_OCT = C.RECV_OCT;
+const RECV_CNT = C.RECV_CNT;
+const RECV_MAX = C.RECV_MAX;
+const RECV_AVG = C.RECV_AVG;
+const RECV_DVI = C.RECV_DVI;
+
+/** Counts a datagram recv hands out, as inet_drv does: running mean and mean deviation. */
+export function countReceived(counters: Float64Array, length: number): void {
+  const count = counters[RECV_CNT] + 1;
+  const avg = counters[RECV_AVG] + (length - counters[RECV_AVG]) / count;
+  counters[RECV_AVG] = avg;
+  counters[RECV_DVI] += (length - avg - counters[RECV_DVI]) / count;
+  if (length > counters[RECV_MAX]) counters[RECV_MAX] = length;
+  counters[RECV_OCT] += length;
+  counters[RECV_CNT] = count;
+}
+
 /** The first `limit` bytes of a datagram, marked truncated when that cut it. */
 export function cut(record: RecvData, limit: number): RecvData {
   if (limit <= 0 || record.data.length <= limit) return record;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { C, type NativeSocket } from './binding';
 import { TransportError, closedError } from './errors';
 import { ioLength } from './iodata';
-import { cut, readRecords } from './records';
+import { countReceived, cut, readRecords } from './records';
 import type { Active, Address, RecvData, SendAncillary, SocketRef } from './types';
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
@@ -32,7 +32,8 @@ interface PendingSend {
   messages?: readonly object[];
   sent: number;
   bytes: number;
-  resolve(value: number): void;
+  /** A batch resolves with how many went out, a single send with nothing. */
+  resolve(value: number | undefined): void;
   reject(error: TransportError): void;
 }
 
@@ -72,6 +73,7 @@ export class Socket extends EventEmitter {
    * call can go straight to waiting instead of spending a system call to learn that again.
    */
   #drained = false;
+  readonly #counters: Float64Array;
   #active: Active = false;
   #retryDelay = 0;
   #retryTimer?: NodeJS.Timeout;
@@ -90,6 +92,7 @@ export class Socket extends EventEmitter {
   constructor(native: NativeSocket, carry: RecvData[] = []) {
     super();
     this.native = native;
+    this.#counters = native.counters;
     this.#queue = carry;
     this.buffer = native.family === 'local' ? 16 * 1024 * 1024 : 65536;
     native.socket = this;
@@ -206,8 +209,10 @@ export class Socket extends EventEmitter {
     return records;
   }
 
+  /** The next queued datagram, counted as received: inet counts what it hands out. */
   #shift(): RecvData {
     const record = this.#queue[this.#head++];
+    countReceived(this.#counters, record.data.length);
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;
@@ -298,17 +303,14 @@ export class Socket extends EventEmitter {
   }
 
   /** @internal One datagram; waits for room in the kernel when the send buffer is full. */
-  transmit(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): Promise<number> {
+  transmit(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): Promise<void> {
     try {
       this.assertOwner('send');
-      if (this.#sends.length === 0) {
-        const sent = this.native.send(data, address, port, ancillary);
-        if (sent >= 0) return Promise.resolve(sent);
-      }
+      if (this.#sends.length === 0 && this.native.send(data, address, port, ancillary) >= 0) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueueSend({ data, address, port, ancillary, sent: 0, bytes: ioLength(data) });
+    return this.#enqueueSend({ data, address, port, ancillary, sent: 0, bytes: ioLength(data) }) as Promise<unknown> as Promise<void>;
   }
 
   /** @internal Messages in order, one sendmmsg per up to MAX_BATCH of them. */
@@ -321,7 +323,7 @@ export class Socket extends EventEmitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueueSend(pending);
+    return this.#enqueueSend(pending) as Promise<number>;
   }
 
   /** Sends what the kernel takes now; true when the whole batch is out. */
@@ -335,7 +337,7 @@ export class Socket extends EventEmitter {
     return true;
   }
 
-  #enqueueSend(pending: Omit<PendingSend, 'resolve' | 'reject'>): Promise<number> {
+  #enqueueSend(pending: Omit<PendingSend, 'resolve' | 'reject'>): Promise<number | undefined> {
     return new Promise((resolve, reject) => {
       this.#sends.push({ ...pending, resolve, reject });
       this.sendPending += pending.bytes;
@@ -368,7 +370,7 @@ export class Socket extends EventEmitter {
       progressed = true;
       this.#sends.shift();
       this.sendPending -= pending.bytes;
-      pending.resolve(result);
+      pending.resolve(pending.messages ? result : undefined);
     }
     this.#retryDelay = 0;
   }

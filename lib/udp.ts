@@ -81,7 +81,7 @@ function applyOptions(socket: Socket, options: Record<string, unknown>, operatio
       values.push(value);
     }
   }
-  socket.native.setopts(names, values);
+  socket.native.setopts(names, values, operation);
   for (let i = 0; i < names.length; i++) {
     if (RECEIVE_ANCILLARY_OPTIONS.has(names[i])) socket.receiveOptions[values[i] ? 'add' : 'delete'](names[i]);
   }
@@ -127,7 +127,7 @@ function listen(port: number, options: ListenOptions = {}): Socket {
   if (active !== undefined && !FACADE_OPTIONS.active.valid(active)) throw badarg('listen', `bad value for option 'active': ${show(active)}`);
   const address = bindAddress(ip, family);
   if (family === 'local' && port !== 0) throw badarg('listen', `a local socket takes port 0, got ${port}`);
-  const socket = new Socket(new binding.NativeSocket(family, fd, netns));
+  const socket = new Socket(new binding.NativeSocket(family, fd, netns, undefined, TransportError));
   try {
     const defaults = socket.native.family === 'local' ? {} : { reuseaddr: true, reuseport: true };
     applyOptions(socket, { ...defaults, ...socketOptions }, 'listen');
@@ -179,8 +179,7 @@ function send(socket: Socket, a: unknown, b?: unknown, c?: unknown, d?: unknown)
   } catch (error) {
     return rejectWith(error);
   }
-  return socket.transmit(data, address as Address | undefined, port as number,
-    ancillary as SendAncillary | undefined) as unknown as Promise<void>;
+  return socket.transmit(data, address as Address | undefined, port as number, ancillary as SendAncillary | undefined);
 }
 
 function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
@@ -251,7 +250,7 @@ function adopt(ref: SocketRef): Socket {
   if (!isPlainObject(ref) || !Number.isInteger(ref.abyssSocket) || (ref.abyssSocket as number) < 1 || !Array.isArray(ref.carry)) {
     throw badarg('adopt', `not a socket ref: ${show(ref)}`);
   }
-  const socket = new Socket(new binding.NativeSocket('', undefined, undefined, ref.abyssSocket), ref.carry);
+  const socket = new Socket(new binding.NativeSocket('', undefined, undefined, ref.abyssSocket, TransportError), ref.carry);
   if (FACADE_OPTIONS.buffer.valid(ref.buffer)) socket.buffer = ref.buffer;
   if (FACADE_OPTIONS.read_packets.valid(ref.readPackets)) socket.readPackets = ref.readPackets;
   for (const name of RECEIVE_ANCILLARY_OPTIONS) {

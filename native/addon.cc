@@ -80,6 +80,11 @@ Napi::Object Constants(Napi::Env env) {
   set("HAS_DROPPED", kDropped);
   set("HAS_SEGMENT_SIZE", kSegmentSize);
   set("MAX_BATCH", kMaxBatch);
+  set("RECV_OCT", kRecvOct);
+  set("RECV_CNT", kRecvCnt);
+  set("RECV_MAX", kRecvMax);
+  set("RECV_AVG", kRecvAvg);
+  set("RECV_DVI", kRecvDvi);
   set("READABLE", UV_READABLE);
   set("WRITABLE", UV_WRITABLE);
   return constants;

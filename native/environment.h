@@ -119,6 +119,8 @@ class Environment {
   ~Environment();
 
   Napi::FunctionReference error_class;
+  // The class of the facade copy whose socket is being called, when it differs.
+  Napi::FunctionReference* error_class_in_use = nullptr;
   Napi::FunctionReference dispatch;
   Napi::ObjectReference shared;
   Napi::Reference<Napi::Int32Array> meta_ref;

@@ -49,12 +49,15 @@ Napi::Error MakeError(Napi::Env env, const std::string& reason, const std::strin
     args.push_back(Napi::String::New(env, syscall));
     args.push_back(Napi::Number::New(env, err));
   }
-  if (state == nullptr || state->error_class.IsEmpty()) {
+  Napi::FunctionReference* error_class = state == nullptr ? nullptr
+                                        : state->error_class_in_use != nullptr ? state->error_class_in_use
+                                                                               : &state->error_class;
+  if (error_class == nullptr || error_class->IsEmpty()) {
     Napi::Error plain = Napi::Error::New(env, message);
     plain.Value().Set("reason", Napi::String::New(env, reason));
     return plain;
   }
-  return Napi::Error(env, state->error_class.Value().New(args));
+  return Napi::Error(env, error_class->Value().New(args));
 }
 
 Napi::Error SysError(Napi::Env env, const std::string& operation, const char* syscall, int err) {

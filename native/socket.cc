@@ -127,7 +127,8 @@ void Invert(int fd, int family, const EncodedOption& option) {
 }
 
 // Applies every option; on a refusal, puts back what this call changed, newest first.
-void ApplyOptions(Napi::Env env, int fd, int family, const std::vector<EncodedOption>& options) {
+void ApplyOptions(Napi::Env env, int fd, int family, const std::vector<EncodedOption>& options,
+                  const std::string& operation) {
   struct Undo {
     const EncodedOption* option;
     std::vector<uint8_t> previous;
@@ -152,7 +153,7 @@ void ApplyOptions(Napi::Env env, int fd, int family, const std::vector<EncodedOp
         }
       }
       throw MakeError(env, ErrnoName(err),
-                      "setopts: setsockopt " + option.name + " = " + option.shown + " failed: " + ErrnoName(err) +
+                      operation + ": setsockopt " + option.name + " = " + option.shown + " failed: " + ErrnoName(err) +
                           " (" + std::strerror(err) + ")",
                       "setsockopt", err);
     }
@@ -198,26 +199,13 @@ Napi::Value ReadOptionValue(Napi::Env env, int fd, int family, const Napi::Callb
 
 }  // namespace
 
-void Counters::CountReceived(uint64_t length) {
-  uint64_t n = recv_cnt.load(std::memory_order_relaxed) + 1;
-  double size = static_cast<double>(length);
-  double avg = recv_avg.load(std::memory_order_relaxed);
-  avg = avg + (size - avg) / static_cast<double>(n);
-  double dvi = recv_dvi.load(std::memory_order_relaxed);
-  recv_avg.store(avg, std::memory_order_relaxed);
-  recv_dvi.store(dvi + ((size - avg) - dvi) / static_cast<double>(n), std::memory_order_relaxed);
-  if (length > recv_max.load(std::memory_order_relaxed)) recv_max.store(length, std::memory_order_relaxed);
-  recv_oct.fetch_add(length, std::memory_order_relaxed);
-  recv_cnt.store(n, std::memory_order_relaxed);
-}
-
 void Counters::CountSent(uint64_t length) {
-  uint64_t n = send_cnt.load(std::memory_order_relaxed) + 1;
-  double avg = send_avg.load(std::memory_order_relaxed);
-  send_avg.store(avg + (static_cast<double>(length) - avg) / static_cast<double>(n), std::memory_order_relaxed);
-  if (length > send_max.load(std::memory_order_relaxed)) send_max.store(length, std::memory_order_relaxed);
-  send_oct.fetch_add(length, std::memory_order_relaxed);
-  send_cnt.store(n, std::memory_order_relaxed);
+  double size = static_cast<double>(length);
+  double count = values[kSendCnt] + 1;
+  values[kSendAvg] += (size - values[kSendAvg]) / count;
+  if (size > values[kSendMax]) values[kSendMax] = size;
+  values[kSendOct] += size;
+  values[kSendCnt] = count;
 }
 
 void SocketState::Close() {
@@ -233,6 +221,16 @@ SocketState::~SocketState() {
   if (!closed.load() && fd >= 0) close(fd);
 }
 
+NativeSocket::ErrorRealm::ErrorRealm(NativeSocket* socket)
+    : environment_(socket->environment_),
+      saved_(environment_ != nullptr ? environment_->error_class_in_use : nullptr) {
+  if (environment_ != nullptr && !socket->error_class_.IsEmpty()) environment_->error_class_in_use = &socket->error_class_;
+}
+
+NativeSocket::ErrorRealm::~ErrorRealm() {
+  if (environment_ != nullptr) environment_->error_class_in_use = saved_;
+}
+
 Napi::Function NativeSocket::Define(Napi::Env env) {
   return DefineClass(env, "NativeSocket",
                      {
@@ -240,6 +238,7 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceAccessor<&NativeSocket::Fd>("fd"),
                          InstanceAccessor<&NativeSocket::Family>("family"),
                          InstanceAccessor<&NativeSocket::Closed>("closed"),
+                         InstanceAccessor<&NativeSocket::CounterView>("counters"),
                          InstanceMethod<&NativeSocket::Bind>("bind"),
                          InstanceMethod<&NativeSocket::Connect>("connect"),
                          InstanceMethod<&NativeSocket::Sockname>("sockname"),
@@ -258,10 +257,12 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                      });
 }
 
-// new NativeSocket(family: 'inet' | 'inet6' | 'local', fd?: number, netns?: string, adopt?: id)
+// new NativeSocket(family: 'inet' | 'inet6' | 'local', fd?, netns?, adopt?: id, TransportError)
 NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSocket>(info) {
   Napi::Env env = info.Env();
   environment_ = Environment::Get(env);
+  if (info[4].IsFunction()) error_class_ = Napi::Persistent(info[4].As<Napi::Function>());
+  ErrorRealm realm(this);
   if (info[3].IsNumber()) {
     Adopt(env, static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()));
     environment_->sockets.insert(this);
@@ -346,6 +347,16 @@ Napi::Value NativeSocket::Family(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), FamilyName(state_->family));
 }
 
+// A Float64Array over the socket's counters; it keeps the socket state alive while it lives.
+Napi::Value NativeSocket::CounterView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* keep = new std::shared_ptr<SocketState>(state_);
+  Napi::ArrayBuffer memory = Napi::ArrayBuffer::New(
+      env, state_->counters.values, sizeof(state_->counters.values),
+      [](Napi::Env, void*, std::shared_ptr<SocketState>* hint) { delete hint; }, keep);
+  return Napi::Float64Array::New(env, kCounterCount, memory, 0);
+}
+
 Napi::Value NativeSocket::Closed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), state_->closed.load());
 }
@@ -391,6 +402,7 @@ SocketAddress NativeSocket::ParseDestination(Napi::Env env, Napi::Value address,
 
 // bind(address: string | { local }, port, operation)
 void NativeSocket::Bind(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   const std::string operation = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "listen";
   RequireOwner(env, operation.c_str());
@@ -399,6 +411,7 @@ void NativeSocket::Bind(const Napi::CallbackInfo& info) {
 }
 
 void NativeSocket::Connect(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   RequireOwner(env, "connect");
   SocketAddress address = ParseDestination(env, info[0], info[1], "connect");
@@ -410,6 +423,7 @@ void NativeSocket::Connect(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeSocket::Sockname(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
   RequireOpen(env, "sockname");
@@ -420,6 +434,7 @@ Napi::Value NativeSocket::Sockname(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeSocket::Peername(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
   RequireOpen(env, "peername");
@@ -429,23 +444,27 @@ Napi::Value NativeSocket::Peername(const Napi::CallbackInfo& info) {
   return SocketInfoOf(env, address.get(), address.length);
 }
 
-// setopts(names: string[], values: unknown[]): every value is checked and encoded before
+// setopts(names: string[], values: unknown[], operation): every value is checked and encoded before
 // the first setsockopt; a kernel refusal undoes what this call already applied.
 void NativeSocket::Setopts(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
-  RequireOwner(env, "setopts");
+  const std::string operation = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "setopts";
+  RequireOwner(env, operation.c_str());
   Napi::Array names = info[0].As<Napi::Array>();
   Napi::Array values = info[1].As<Napi::Array>();
   std::vector<EncodedOption> encoded;
   encoded.reserve(names.Length());
   for (uint32_t i = 0; i < names.Length(); i++) {
-    encoded.push_back(EncodeOptionValue(env, state_->family, names.Get(i).As<Napi::String>().Utf8Value(), values.Get(i)));
+    encoded.push_back(
+        EncodeOptionValue(env, state_->family, names.Get(i).As<Napi::String>().Utf8Value(), values.Get(i), operation));
   }
-  ApplyOptions(env, state_->fd, state_->family, encoded);
+  ApplyOptions(env, state_->fd, state_->family, encoded, operation);
 }
 
 // getopt(name) or getopt('raw', level, option, length)
 Napi::Value NativeSocket::Getopt(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
   RequireOpen(env, "getopts");
@@ -455,6 +474,7 @@ Napi::Value NativeSocket::Getopt(const Napi::CallbackInfo& info) {
 // recv(max): reads up to `max` datagrams in one recvmmsg. Returns undefined when none is
 // waiting, else one Buffer holding them back to back, described by the metadata records.
 Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   RequireOwner(env, "recv");
   Environment& environment = *environment_;
@@ -521,7 +541,6 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     if ((header.msg_flags & MSG_CTRUNC) || (ancillary.present & kMalformed)) flags |= kFlagCtruncated;
     record[kMetaFlags] = flags;
     WriteAncillaryRecord(env, ancillary, record);
-    state_->counters.CountReceived(length);
     offset += length;
   }
   environment.meta[kMaxBatch * kMetaStride] = count;
@@ -530,6 +549,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
 
 // recvError(): one entry of the error queue (MSG_ERRQUEUE), or undefined when it is empty.
 Napi::Value NativeSocket::RecvError(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   RequireOwner(env, "recv");
   ReceiveArena& arena = environment_->Arena();
@@ -558,6 +578,7 @@ Napi::Value NativeSocket::RecvError(const Napi::CallbackInfo& info) {
 
 // send(data, address?, port?, ancillary?): bytes sent, or -1 when the send buffer is full.
 Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   RequireOwner(env, "send");
   Environment& environment = *environment_;
@@ -614,6 +635,7 @@ bool SameDestination(const SendArena::Message& a, const SendArena::Message& b) {
 // Consecutive messages to one destination that share a size (the last may be shorter) go
 // out as one UDP_SEGMENT (GSO) send: the peer still gets one datagram per message.
 Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   RequireOwner(env, "sendBatch");
   Napi::Array messages = info[0].As<Napi::Array>();
@@ -714,6 +736,7 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
 
 // watch(events): UV_READABLE | UV_WRITABLE to wait for, 0 to stop.
 void NativeSocket::Watch(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   int events = info[0].As<Napi::Number>().Int32Value() & (UV_READABLE | UV_WRITABLE);
   if (events == watched_) return;
@@ -753,6 +776,7 @@ void NativeSocket::OnReady(uv_poll_t* poll, int status, int events) {
 }
 
 void NativeSocket::Close(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   if (state_->closed.load()) return;
   RequireOwner(env, "close");
@@ -763,6 +787,7 @@ void NativeSocket::Close(const Napi::CallbackInfo& info) {
 // handOver(threadId, mayBeLoading): makes `threadId` the owner; this handle stops watching.
 // mayBeLoading: the target is a live Worker that may not have loaded the addon yet.
 void NativeSocket::HandOver(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   RequireOwner(env, "controllingProcess");
   uint64_t target = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
@@ -781,21 +806,22 @@ void NativeSocket::Reap(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeSocket::Stats(const Napi::CallbackInfo& info) {
+  ErrorRealm realm(this);
   Napi::Env env = info.Env();
   std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
   RequireOpen(env, "getstat");
-  const Counters& c = state_->counters;
+  const double* c = state_->counters.values;
   Napi::Object stats = Napi::Object::New(env);
-  stats.Set("recv_oct", static_cast<double>(c.recv_oct.load()));
-  stats.Set("recv_cnt", static_cast<double>(c.recv_cnt.load()));
-  stats.Set("recv_max", static_cast<double>(c.recv_max.load()));
+  stats.Set("recv_oct", c[kRecvOct]);
+  stats.Set("recv_cnt", c[kRecvCnt]);
+  stats.Set("recv_max", c[kRecvMax]);
   // inet reports the running mean and mean deviation truncated to integers.
-  stats.Set("recv_avg", std::trunc(c.recv_avg.load()));
-  stats.Set("recv_dvi", std::trunc(std::fabs(c.recv_dvi.load())));
-  stats.Set("send_oct", static_cast<double>(c.send_oct.load()));
-  stats.Set("send_cnt", static_cast<double>(c.send_cnt.load()));
-  stats.Set("send_max", static_cast<double>(c.send_max.load()));
-  stats.Set("send_avg", std::trunc(c.send_avg.load()));
+  stats.Set("recv_avg", std::trunc(c[kRecvAvg]));
+  stats.Set("recv_dvi", std::trunc(std::fabs(c[kRecvDvi])));
+  stats.Set("send_oct", c[kSendOct]);
+  stats.Set("send_cnt", c[kSendCnt]);
+  stats.Set("send_max", c[kSendMax]);
+  stats.Set("send_avg", std::trunc(c[kSendAvg]));
 
   uint32_t meminfo[SK_MEMINFO_VARS] = {};
   socklen_t size = sizeof(meminfo);

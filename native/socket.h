@@ -16,14 +16,17 @@ namespace abyss {
 
 class Environment;
 
-// inet's getstat counters, kept per kernel socket so they survive a hand-over.
-struct Counters {
-  std::atomic<uint64_t> recv_oct{0}, recv_cnt{0}, recv_max{0};
-  std::atomic<double> recv_avg{0}, recv_dvi{0};
-  std::atomic<uint64_t> send_oct{0}, send_cnt{0}, send_max{0};
-  std::atomic<double> send_avg{0};
+// inet's getstat counters, kept per kernel socket so they survive a hand-over. The facade
+// counts what recv delivers straight into this memory (a Float64Array over it); the native
+// side counts sends. Only the owner writes; an aligned double is read whole on x86-64 and arm64.
+enum Counter : int {
+  kRecvOct, kRecvCnt, kRecvMax, kRecvAvg, kRecvDvi,
+  kSendOct, kSendCnt, kSendMax, kSendAvg,
+  kCounterCount,
+};
 
-  void CountReceived(uint64_t length);
+struct Counters {
+  alignas(8) double values[kCounterCount] = {};
   void CountSent(uint64_t length);
 };
 
@@ -61,6 +64,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Family(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value CounterView(const Napi::CallbackInfo& info);
   void Bind(const Napi::CallbackInfo& info);
   void Connect(const Napi::CallbackInfo& info);
   Napi::Value Sockname(const Napi::CallbackInfo& info);
@@ -78,6 +82,18 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void Adopt(Napi::Env env, uint64_t id);
+  // Errors made while it lives are of the TransportError class of the facade copy (and so
+  // the realm) that made this socket.
+  class ErrorRealm {
+   public:
+    explicit ErrorRealm(NativeSocket* socket);
+    ~ErrorRealm();
+
+   private:
+    Environment* environment_;
+    Napi::FunctionReference* saved_;
+  };
+
   // Throws `closed` or `not_owner` unless this thread may change the socket.
   void RequireOwner(Napi::Env env, const char* operation) const;
   void RequireOpen(Napi::Env env, const char* operation) const;
@@ -87,6 +103,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
 
   std::shared_ptr<SocketState> state_;
   Environment* environment_ = nullptr;
+  Napi::FunctionReference error_class_;
   uv_poll_t* poll_ = nullptr;
   int watched_ = 0;
   // UDP_SEGMENT works on this socket's path until the kernel says otherwise.

@@ -13,7 +13,6 @@ namespace abyss {
 namespace {
 
 constexpr size_t kMaxIov = IOV_MAX;
-constexpr int kMaxDepth = 64;
 constexpr size_t kMaxRawLength = 4096;
 
 bool AsInteger(Napi::Value value, int64_t* out) {
@@ -85,7 +84,7 @@ bool ReadInput(const OptionRow& row, int family, Napi::Value value, OptionInput*
   return false;
 }
 
-EncodedOption EncodeRaw(Napi::Env env, Napi::Value value) {
+EncodedOption EncodeRaw(Napi::Env env, Napi::Value value, const std::string& operation) {
   EncodedOption encoded;
   encoded.name = "raw";
   encoded.shown = Show(value);
@@ -94,11 +93,11 @@ EncodedOption EncodeRaw(Napi::Env env, Napi::Value value) {
   if (raw.IsEmpty() || !AsInteger(raw.Get("level"), &level) || !AsInteger(raw.Get("option"), &option) ||
       level < 0 || level > INT_MAX || option < 0 || option > INT_MAX || !raw.Get("value").IsTypedArray() ||
       raw.Get("value").As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw BadArg(env, "setopts", "option 'raw' takes { level, option, value: Uint8Array }, got " + encoded.shown);
+    throw BadArg(env, operation, "option 'raw' takes { level, option, value: Uint8Array }, got " + encoded.shown);
   }
   Napi::Uint8Array bytes = raw.Get("value").As<Napi::Uint8Array>();
   if (bytes.ByteLength() > kMaxRawLength) {
-    throw BadArg(env, "setopts", "option 'raw' value longer than " + std::to_string(kMaxRawLength) + " bytes");
+    throw BadArg(env, operation, "option 'raw' value longer than " + std::to_string(kMaxRawLength) + " bytes");
   }
   encoded.site = {static_cast<int>(level), static_cast<int>(option)};
   encoded.read_site = encoded.site;
@@ -108,25 +107,26 @@ EncodedOption EncodeRaw(Napi::Env env, Napi::Value value) {
 
 }  // namespace
 
-EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& name, Napi::Value value) {
-  if (name == "raw") return EncodeRaw(env, value);
+EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& name, Napi::Value value,
+                                const std::string& operation) {
+  if (name == "raw") return EncodeRaw(env, value, operation);
   const OptionRow* row = FindOption(name);
-  if (row == nullptr) throw BadArg(env, "setopts", "unknown option '" + name + "'");
+  if (row == nullptr) throw BadArg(env, operation, "unknown option '" + name + "'");
   EncodedOption encoded;
   encoded.name = name;
   encoded.shown = Show(value);
   encoded.row = row;
   if (!ReadInput(*row, family, value, &encoded.input)) {
-    throw BadArg(env, "setopts", "bad value for option '" + name + "': " + encoded.shown);
+    throw BadArg(env, operation, "bad value for option '" + name + "': " + encoded.shown);
   }
   switch (EncodeOption(*row, family, encoded.input, &encoded.bytes)) {
     case OptionStatus::kOk:
       break;
     case OptionStatus::kBadValue:
-      throw BadArg(env, "setopts", "bad value for option '" + name + "': " + encoded.shown);
+      throw BadArg(env, operation, "bad value for option '" + name + "': " + encoded.shown);
     case OptionStatus::kNotForFamily:
       throw MakeError(env, "einval",
-                      "setopts: option '" + name + "' does not apply to " + FamilyName(family) + " sockets");
+                      operation + ": option '" + name + "' does not apply to " + FamilyName(family) + " sockets");
   }
   encoded.site = SetSite(*row, family);
   encoded.read_site = GetSite(*row, family);
@@ -161,37 +161,65 @@ bool AsBytes(Napi::Env env, Napi::Value value, iovec* out) {
 
 namespace {
 
-void GatherInto(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, int depth) {
-  iovec bytes;
-  if (AsBytes(env, data, &bytes)) {
-    out->iov.push_back(bytes);
-    out->bytes += bytes.iov_len;
-  } else if (data.IsString()) {
-    size_t length = 0;
-    napi_get_value_string_utf8(env, data, nullptr, 0, &length);
-    size_t offset = text->size();
-    text->resize(offset + length + 1);
-    napi_get_value_string_utf8(env, data, text->data() + offset, length + 1, &length);
-    text->resize(offset + length);
-    out->text_pieces.emplace_back(out->iov.size(), offset);
-    out->iov.push_back({nullptr, length});
-    out->bytes += length;
-  } else if (data.IsArray() && depth < kMaxDepth) {
-    Napi::Array pieces = data.As<Napi::Array>();
-    for (uint32_t i = 0; i < pieces.Length(); i++) GatherInto(env, pieces.Get(i), out, text, depth + 1);
-  } else {
-    throw BadArg(env, "send", "data must be iodata: a string, a Uint8Array or nested arrays of them");
+// Appends one string piece's UTF-8 to `text`.
+void GatherText(Napi::Env env, Napi::Value piece, GatheredData* out, std::vector<char>* text) {
+  size_t length = 0;
+  napi_get_value_string_utf8(env, piece, nullptr, 0, &length);
+  size_t offset = text->size();
+  text->resize(offset + length + 1);
+  napi_get_value_string_utf8(env, piece, text->data() + offset, length + 1, &length);
+  text->resize(offset + length);
+  out->text_pieces.emplace_back(out->iov.size(), offset);
+  out->iov.push_back({nullptr, length});
+  out->bytes += length;
+}
+
+// More pieces than one sendmsg takes: the datagram is copied into one piece of `text`.
+void Flatten(GatheredData* data, size_t first_iov, std::vector<char>* text) {
+  std::vector<char> flat;
+  flat.reserve(data->bytes);
+  size_t next_text = 0;
+  for (size_t i = first_iov; i < data->iov.size(); i++) {
+    const char* base = static_cast<const char*>(data->iov[i].iov_base);
+    while (next_text < data->text_pieces.size() && data->text_pieces[next_text].first < i) next_text++;
+    if (next_text < data->text_pieces.size() && data->text_pieces[next_text].first == i) {
+      base = text->data() + data->text_pieces[next_text].second;
+    }
+    flat.insert(flat.end(), base, base + data->iov[i].iov_len);
   }
-  if (out->iov.size() > kMaxIov) {
-    throw MakeError(env, "emsgsize", "send: iodata of more than " + std::to_string(kMaxIov) + " pieces");
-  }
+  while (!data->text_pieces.empty() && data->text_pieces.back().first >= first_iov) data->text_pieces.pop_back();
+  data->iov.resize(first_iov);
+  size_t offset = text->size();
+  text->insert(text->end(), flat.begin(), flat.end());
+  data->text_pieces.emplace_back(data->iov.size(), offset);
+  data->iov.push_back({nullptr, flat.size()});
 }
 
 }  // namespace
 
 void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text) {
   if (!keep_text) text->clear();
-  GatherInto(env, data, out, text, 0);
+  const size_t first_iov = out->iov.size();
+  // Depth first without recursion: iodata may nest as deep as an accumulator made it.
+  std::vector<std::pair<Napi::Array, uint32_t>> stack;
+  Napi::Value piece = data;
+  for (;;) {
+    iovec bytes;
+    if (AsBytes(env, piece, &bytes)) {
+      out->iov.push_back(bytes);
+      out->bytes += bytes.iov_len;
+    } else if (piece.IsString()) {
+      GatherText(env, piece, out, text);
+    } else if (piece.IsArray()) {
+      stack.emplace_back(piece.As<Napi::Array>(), 0);
+    } else {
+      throw BadArg(env, "send", "data must be iodata: a string, a Uint8Array or nested arrays of them");
+    }
+    while (!stack.empty() && stack.back().second >= stack.back().first.Length()) stack.pop_back();
+    if (stack.empty()) break;
+    piece = stack.back().first.Get(stack.back().second++);
+  }
+  if (out->iov.size() - first_iov > kMaxIov) Flatten(out, first_iov, text);
   if (!keep_text) ResolveText(out, *text);
 }
 

@@ -22,8 +22,9 @@ struct EncodedOption {
   OptionInput input;        // kept to encode the inverse of a set-only row
 };
 
-// Checks and encodes one `name: value` of setopts; throws badarg or einval.
-EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& name, Napi::Value value);
+// Checks and encodes one `name: value` of setopts (or listen: `operation`); throws badarg or einval.
+EncodedOption EncodeOptionValue(Napi::Env env, int family, const std::string& name, Napi::Value value,
+                                const std::string& operation);
 
 // The JS value of getsockopt's bytes for `row`.
 Napi::Value OptionValueToJs(Napi::Env env, const OptionRow& row, int family, const uint8_t* data, size_t size);
