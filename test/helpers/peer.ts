@@ -27,6 +27,8 @@ export interface PeerDatagram {
 }
 
 export interface PeerSendOptions {
+  /** Send the datagram this many times. */
+  count?: number;
   tos?: number;
   ttl?: number;
   tclass?: number;
@@ -46,7 +48,8 @@ const running = new Set<Peer>();
 export class Peer {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #lines: readline.Interface;
-  readonly #waiting: { resolve(value: Json): void; reject(error: Error): void }[] = [];
+  readonly #waiting = new Map<number, { resolve(value: Json): void; reject(error: Error): void }>();
+  #seq = 0;
   #ended = false;
   #stderr = '';
 
@@ -54,8 +57,15 @@ export class Peer {
     this.#child = child;
     this.#lines = readline.createInterface({ input: child.stdout });
     this.#lines.on('line', (line) => {
-      const waiter = this.#waiting.shift();
+      let seq: number;
+      try {
+        seq = (JSON.parse(line) as Json).seq as number ?? 0;
+      } catch {
+        return;
+      }
+      const waiter = this.#waiting.get(seq);
       if (!waiter) return;
+      this.#waiting.delete(seq);
       try {
         waiter.resolve(JSON.parse(line));
       } catch (error) {
@@ -63,9 +73,12 @@ export class Peer {
       }
     });
     child.stderr.on('data', (chunk) => { this.#stderr += String(chunk); });
+    child.stdin.on('error', () => undefined);
     child.on('exit', () => {
       this.#ended = true;
-      for (const waiter of this.#waiting.splice(0)) {
+      const waiters = [...this.#waiting.values()];
+      this.#waiting.clear();
+      for (const waiter of waiters) {
         waiter.reject(new Error(`python peer exited${this.#stderr ? `: ${this.#stderr}` : ''}`));
       }
     });
@@ -76,16 +89,19 @@ export class Peer {
     const child = spawn('python3', ['-u', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
     const peer = new Peer(child);
     running.add(peer);
-    const ready = await peer.#next(10_000);
+    const ready = await peer.#next(0, 10_000);
     if (ready.ready !== true) throw new Error(`python peer did not start: ${JSON.stringify(ready)}`);
     return peer;
   }
 
-  #next(limit: number): Promise<Json> {
+  #next(seq: number, limit: number): Promise<Json> {
     return new Promise((resolve, reject) => {
       if (this.#ended) return reject(new Error('python peer has exited'));
-      const timer = setTimeout(() => reject(new Error(`python peer did not answer within ${limit} ms`)), limit);
-      this.#waiting.push({
+      const timer = setTimeout(() => {
+        this.#waiting.delete(seq);
+        reject(new Error(`python peer did not answer within ${limit} ms`));
+      }, limit);
+      this.#waiting.set(seq, {
         resolve: (value) => { clearTimeout(timer); resolve(value); },
         reject: (error) => { clearTimeout(timer); reject(error); },
       });
@@ -94,8 +110,9 @@ export class Peer {
 
   /** One command; resolves with the answer, rejects PeerError when the peer reports a failure. */
   async request(command: Json, limit = 8000): Promise<Json> {
-    const answer = this.#next(limit);
-    this.#child.stdin.write(`${JSON.stringify(command)}\n`);
+    const seq = ++this.#seq;
+    const answer = this.#next(seq, limit);
+    this.#child.stdin.write(`${JSON.stringify({ ...command, seq })}\n`);
     const result = await answer;
     if (result.ok !== true) throw new PeerError(String(result.error), String(result.message));
     return result;
@@ -154,13 +171,18 @@ export class PeerSocket {
   /** Waits (bounded) for one datagram. */
   async recv(timeoutMs = 3000, bufsize = 262144): Promise<PeerDatagram> {
     const result = await this.peer.request({ cmd: 'recv', id: this.id, timeout: timeoutMs / 1000, bufsize }, timeoutMs + 5000);
-    const { hex, ok: _ok, ...rest } = result;
+    const { hex, ok: _ok, seq: _seq, ...rest } = result;
     return { ...(rest as unknown as Omit<PeerDatagram, 'data'>), data: Buffer.from(hex as string, 'hex') };
   }
 
   /** Resolves when no datagram arrives within `waitMs`; rejects PeerError('unexpected') otherwise. */
   async expectNone(waitMs = 200): Promise<void> {
     await this.peer.request({ cmd: 'expect_none', id: this.id, wait: waitMs / 1000 }, waitMs + 5000);
+  }
+
+  /** Drops whatever is queued; resolves with how many datagrams that was. */
+  async drain(): Promise<number> {
+    return (await this.peer.request({ cmd: 'drain', id: this.id })).count as number;
   }
 
   async close(): Promise<void> {

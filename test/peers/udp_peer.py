@@ -1,8 +1,11 @@
 """An independent datagram peer for the tests, on Python's socket module.
 
 Reads one JSON command per line on stdin, answers one JSON line per command on
-stdout, in order. Every answer carries "ok"; a failure is {"ok": false,
-"error": "<errno name in lowercase, or 'timeout'>", "message": ...}.
+stdout, echoing the command's "seq". Every answer carries "ok"; a failure is
+{"ok": false, "error": "<errno name in lowercase, or 'timeout'>", "message": ...}.
+Commands that wait (recv, expect_none) run on a thread of their socket, one
+after another in the order they came; all others run at once, in order. So a
+test may ask for a recv and then, while it waits, for a send on another socket.
 
 Commands (fields beyond "cmd"):
 
@@ -11,13 +14,15 @@ Commands (fields beyond "cmd"):
           -> {id, address, port}   (unix: {id, path})
           IP sockets ask for received TOS/TTL (inet) or TCLASS/HOPLIMIT (inet6).
   send    id, addr, port (ignored for unix), hex, optional tos, ttl, tclass,
-          hoplimit (set on the socket for this datagram only)
+          hoplimit (set on the socket for this datagram only), count (send it
+          that many times, default 1)
           -> {sent: bytes}
   connect id, addr, port  -> {}
   recv    id, timeout (seconds, default 3), bufsize (default 262144)
           -> {hex, length, address, port, truncated, tos?, ttl?, tclass?, hoplimit?}
              (unix: address is the sender's path, '' when unnamed; port 0)
   expect_none id, wait (seconds): {} when nothing arrives, else fails "unexpected"
+  drain   id -> {count}: reads and drops whatever is queued, without waiting
   closedport family -> {port}: a port that was bound and closed, nothing listens there
   close   id -> {}
   fileno  id -> {fd}
@@ -26,8 +31,10 @@ Commands (fields beyond "cmd"):
 import errno
 import json
 import os
+import queue
 import socket
 import sys
+import threading
 
 IP_RECVTTL = 12
 IP_TTL = 2
@@ -102,12 +109,13 @@ def cmd_send(req):
             saved.append((level, opt, s.getsockopt(level, opt)))
             s.setsockopt(level, opt, req[key])
     try:
-        if family == "unix":
-            sent = s.sendto(data, req["addr"])
-        elif req.get("connected"):
-            sent = s.send(data)
-        else:
-            sent = s.sendto(data, (req["addr"], req["port"]))
+        for _ in range(req.get("count", 1)):
+            if family == "unix":
+                sent = s.sendto(data, req["addr"])
+            elif req.get("connected"):
+                sent = s.send(data)
+            else:
+                sent = s.sendto(data, (req["addr"], req["port"]))
     finally:
         for level, opt, value in saved:
             s.setsockopt(level, opt, value)
@@ -155,12 +163,27 @@ def cmd_recv(req):
 
 def cmd_expect_none(req):
     family, s = get(req)
-    s.settimeout(req.get("wait", 0.2))
+    s.settimeout(max(req.get("wait", 0.2), 0.001))
     try:
         data, _ = s.recvfrom(262144)
-    except socket.timeout:
+    except (socket.timeout, BlockingIOError):
         return {}
     raise Failure("unexpected", "a datagram arrived: " + data.hex())
+
+
+def cmd_drain(req):
+    _, s = get(req)
+    s.setblocking(False)
+    count = 0
+    try:
+        while True:
+            s.recvfrom(262144)
+            count += 1
+    except (BlockingIOError, InterruptedError):
+        pass
+    finally:
+        s.setblocking(True)
+    return {"count": count}
 
 
 def cmd_closedport(req):
@@ -190,15 +213,55 @@ COMMANDS = {
     "connect": cmd_connect,
     "recv": cmd_recv,
     "expect_none": cmd_expect_none,
+    "drain": cmd_drain,
     "closedport": cmd_closedport,
     "close": cmd_close,
     "fileno": cmd_fileno,
 }
 
 
+out_lock = threading.Lock()
+
+
 def say(value):
-    sys.stdout.write(json.dumps(value) + "\n")
-    sys.stdout.flush()
+    with out_lock:
+        sys.stdout.write(json.dumps(value) + "\n")
+        sys.stdout.flush()
+
+
+def run(handler, req):
+    seq = req.get("seq")
+    try:
+        result = handler(req)
+        result["ok"] = True
+    except Failure as e:
+        result = {"ok": False, "error": e.reason, "message": str(e)}
+    except OSError as e:
+        name = errno.errorcode.get(e.errno, "eunknown").lower() if e.errno else "oserror"
+        result = {"ok": False, "error": name, "message": str(e)}
+    except Exception as e:  # a bug in a command: report, keep serving
+        result = {"ok": False, "error": "exception", "message": repr(e)}
+    result["seq"] = seq
+    say(result)
+
+
+WAITING = {"recv", "expect_none", "drain"}
+lanes = {}
+
+
+def lane(ident):
+    """The queue of waiting commands of one socket, served in order by its own thread."""
+    if ident not in lanes:
+        q = queue.Queue()
+
+        def serve():
+            while True:
+                handler, req = q.get()
+                run(handler, req)
+
+        threading.Thread(target=serve, daemon=True).start()
+        lanes[ident] = q
+    return lanes[ident]
 
 
 def main():
@@ -213,25 +276,16 @@ def main():
             say({"ok": False, "error": "badjson", "message": str(e)})
             continue
         if req.get("cmd") == "exit":
-            say({"ok": True})
+            say({"ok": True, "seq": req.get("seq")})
             break
         handler = COMMANDS.get(req.get("cmd"))
         if handler is None:
-            say({"ok": False, "error": "badcmd", "message": repr(req.get("cmd"))})
-            continue
-        try:
-            result = handler(req)
-            result["ok"] = True
-            say(result)
-        except Failure as e:
-            say({"ok": False, "error": e.reason, "message": str(e)})
-        except OSError as e:
-            name = errno.errorcode.get(e.errno, "eunknown").lower() if e.errno else "oserror"
-            say({"ok": False, "error": name, "message": str(e)})
-        except Exception as e:  # a bug in a command: report, keep serving
-            say({"ok": False, "error": "exception", "message": repr(e)})
-    for _, s in sockets.values():
-        s.close()
+            say({"ok": False, "error": "badcmd", "message": repr(req.get("cmd")), "seq": req.get("seq")})
+        elif req["cmd"] in WAITING:
+            lane(req.get("id")).put((handler, req))
+        else:
+            run(handler, req)
+    os._exit(0)
 
 
 main()

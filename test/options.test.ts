@@ -1,0 +1,203 @@
+import { UDP, type Socket, type SocketOptions } from '../lib';
+import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
+import { closeAll, expectThrows, listen } from './helpers/sockets';
+
+let peer: Peer;
+let receiver: PeerSocket;
+beforeAll(async () => {
+  peer = await Peer.start();
+  receiver = await peer.bind('inet', '127.0.0.1');
+});
+afterAll(() => stopPeers());
+afterEach(async () => {
+  closeAll();
+  await receiver.drain();
+});
+
+const socket4 = (): Socket => listen(0, { ip: '127.0.0.1' });
+
+/** The TTL the peer sees on a datagram from `socket`. */
+async function ttlSeen(socket: Socket): Promise<number | undefined> {
+  await UDP.send(socket, '127.0.0.1', receiver.port, 'ttl probe');
+  return (await receiver.recv(3000)).ttl;
+}
+
+describe('getopts', () => {
+  test("returns exactly the names asked for: ['reuseaddr', 'recbuf']", () => {
+    const socket = socket4();
+    const got = UDP.getopts(socket, ['reuseaddr', 'recbuf']);
+    expect(Object.keys(got).sort()).toEqual(['recbuf', 'reuseaddr']);
+    expect(got.reuseaddr).toBe(true);
+    expect(Number.isInteger(got.recbuf)).toBe(true);
+    expect(got.recbuf).toBe(UDP.getstat(socket).kernel.rcvbuf);
+  });
+
+  test('an empty list gives an empty object', () => {
+    expect(UDP.getopts(socket4(), [])).toEqual({});
+  });
+
+  test('defaults: flags are booleans (false ones included), sizes are numbers', () => {
+    const got = UDP.getopts(socket4(), ['broadcast', 'recvtos', 'recvttl', 'dontroute', 'ttl', 'tos', 'reuseport', 'mode']);
+    expect(got).toEqual({
+      broadcast: false, recvtos: false, recvttl: false, dontroute: false, ttl: 64, tos: 0, reuseport: true, mode: 'binary',
+    });
+  });
+
+  test('a name asked twice is answered once, with its value', () => {
+    const got = UDP.getopts(socket4(), ['ttl', 'ttl']);
+    expect(got).toEqual({ ttl: 64 });
+  });
+
+  test('raw reads a kernel option as bytes: { level, option, value }', () => {
+    const socket = socket4();
+    UDP.setopts(socket, { priority: 3 });
+    const got = UDP.getopts(socket, [{ raw: { level: 1 /* SOL_SOCKET */, option: 12 /* SO_PRIORITY */, length: 4 } }]);
+    expect(Object.keys(got)).toEqual(['raw']);
+    const raw = got.raw as { level: number; option: number; value: Uint8Array };
+    expect({ level: raw.level, option: raw.option }).toEqual({ level: 1, option: 12 });
+    expect(Buffer.from(raw.value).readInt32LE(0)).toBe(3);
+  });
+});
+
+describe('setopts', () => {
+  test('applies every option given and returns nothing', () => {
+    const socket = socket4();
+    expect(UDP.setopts(socket, { ttl: 20, tos: 0x10, broadcast: true, dontroute: true })).toBeUndefined();
+    expect(UDP.getopts(socket, ['ttl', 'tos', 'broadcast', 'dontroute'])).toEqual({ ttl: 20, tos: 0x10, broadcast: true, dontroute: true });
+  });
+
+  test('the kernel applies them: the peer sees the new TTL and TOS', async () => {
+    const socket = socket4();
+    UDP.setopts(socket, { ttl: 33, tos: 0x60 });
+    await UDP.send(socket, '127.0.0.1', receiver.port, 'opt');
+    const got = await receiver.recv(3000);
+    expect({ ttl: got.ttl, tos: got.tos, data: got.data.toString() }).toEqual({ ttl: 33, tos: 0x60, data: 'opt' });
+  });
+
+  test('recbuf and sndbuf read back doubled, as the kernel reports them', () => {
+    const socket = socket4();
+    UDP.setopts(socket, { recbuf: 65536, sndbuf: 40000 });
+    expect(UDP.getopts(socket, ['recbuf', 'sndbuf'])).toEqual({ recbuf: 131072, sndbuf: 80000 });
+    expect(UDP.getstat(socket).kernel).toMatchObject({ rcvbuf: 131072, sndbuf: 80000 });
+  });
+
+  test('flags turn off again', () => {
+    const socket = socket4();
+    UDP.setopts(socket, { reuseaddr: false, broadcast: true });
+    UDP.setopts(socket, { broadcast: false });
+    expect(UDP.getopts(socket, ['reuseaddr', 'broadcast'])).toEqual({ reuseaddr: false, broadcast: false });
+  });
+
+  test('raw sets a kernel option from bytes', () => {
+    const socket = socket4();
+    const value = Buffer.alloc(4);
+    value.writeInt32LE(5);
+    UDP.setopts(socket, { raw: { level: 1 /* SOL_SOCKET */, option: 12 /* SO_PRIORITY */, value } });
+    expect(UDP.getopts(socket, ['priority'])).toEqual({ priority: 5 });
+  });
+
+  test('an empty object changes nothing', () => {
+    const socket = socket4();
+    UDP.setopts(socket, {});
+    expect(UDP.getopts(socket, ['ttl', 'reuseaddr'])).toEqual({ ttl: 64, reuseaddr: true });
+  });
+});
+
+describe('setopts is all or nothing', () => {
+  const before = ['ttl', 'tos', 'broadcast', 'recbuf', 'priority', 'buffer', 'recvtos'] as const;
+
+  test.each<[string, SocketOptions & Record<string, unknown>, string]>([
+    ['a bad value after good ones', { ttl: 77, tos: 0x20, broadcast: true, recbuf: -5 }, 'badarg'],
+    ['an unknown option after good ones', { ttl: 77, broadcast: true, no_such_option: 1 }, 'badarg'],
+    ['an unknown option before good ones', { no_such_option: 1, ttl: 77 }, 'badarg'],
+    ['a wrong type after good ones', { priority: 6, ttl: 77, broadcast: 'yes' as unknown as boolean }, 'badarg'],
+    ["mode 'list' after good ones", { ttl: 77, recbuf: 65536, mode: 'list' as 'binary' }, 'badarg'],
+    ['a refused option after good ones', { ttl: 77, header: 2 }, 'badarg'],
+    ['an option the kernel refuses (no such device) after good ones', { ttl: 77, tos: 0x20, priority: 6, bind_to_device: 'nosuchdev0' }, 'enodev'],
+    ['a kernel refusal after a facade option (buffer) and an ancillary one (recvtos)', { buffer: 1000, recvtos: true, ttl: 77, bind_to_device: 'nosuchdev0' }, 'enodev'],
+    ['a raw option the kernel does not know, after good ones', { ttl: 77, recbuf: 65536, raw: { level: 1, option: 9999, value: Buffer.alloc(4) } }, 'enoprotoopt'],
+  ])('%s: throws and changes nothing', async (_what, options, reason) => {
+    const socket = socket4();
+    const original = UDP.getopts(socket, [...before]);
+    expect(original).toMatchObject({ ttl: 64, tos: 0, broadcast: false });
+    expectThrows(() => UDP.setopts(socket, options), reason);
+    expect(UDP.getopts(socket, [...before])).toEqual(original);
+    expect(await ttlSeen(socket)).toBe(64);
+    // No receive-side ancillary option came on: a datagram arrives without `ancillary`.
+    await receiver.send('127.0.0.1', (UDP.sockname(socket) as { port: number }).port, 'back');
+    expect(await UDP.recv(socket, 0, 3000)).toStrictEqual({ address: '127.0.0.1', port: receiver.port, data: Buffer.from('back') });
+  });
+
+  test('a kernel refusal reports the setsockopt system call', () => {
+    const socket = socket4();
+    const error = expectThrows(() => UDP.setopts(socket, { ttl: 9, bind_to_device: 'nosuchdev0' }), 'enodev');
+    expect(error.syscall).toBe('setsockopt');
+    expect(error.message).toMatch(/setopts/);
+    expect(error.message).toMatch(/bind_to_device/);
+  });
+});
+
+describe('bad options are badarg, and the message names the operation, the option and the value', () => {
+  test.each<[string, Record<string, unknown>, RegExp[]]>([
+    ['negative size', { recbuf: -5 }, [/setopts/, /recbuf/, /-5/]],
+    ['fractional size', { sndbuf: 1.5 }, [/sndbuf/, /1\.5/]],
+    ['NaN size', { recbuf: NaN }, [/recbuf/, /NaN|null/]],
+    ['string size', { recbuf: '1024' }, [/recbuf/, /1024/]],
+    ['number for a flag', { reuseaddr: 1 }, [/reuseaddr/, /1/]],
+    ['null for a flag', { broadcast: null }, [/broadcast/, /null/]],
+    ['ttl above 255', { ttl: 256 }, [/ttl/, /256/]],
+    ['negative ttl', { ttl: -1 }, [/ttl/, /-1/]],
+    ['tos above 255', { tos: 300 }, [/tos/, /300/]],
+    ['string ttl', { ttl: 'high' }, [/ttl/, /high/]],
+    ['number for a device name', { bind_to_device: 5 }, [/bind_to_device/, /5/]],
+    ['unknown name', { no_such_option: true }, [/setopts/, /no_such_option/]],
+    ['membership as a bare string', { add_membership: '239.1.2.3' }, [/add_membership/, /239\.1\.2\.3/]],
+    ['membership with a bad group', { add_membership: ['nope', '127.0.0.1'] }, [/add_membership/, /nope/]],
+    ['mtu_discover unknown value', { mtu_discover: 'sometimes' }, [/mtu_discover/, /sometimes/]],
+  ])('%s', (_what, options, messages) => {
+    const error = expectThrows(() => UDP.setopts(socket4(), options as SocketOptions), 'badarg');
+    for (const pattern of messages) expect(error.message).toMatch(pattern);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ["mode 'list'", { mode: 'list' }],
+    ['header', { header: 2 }],
+    ['packet', { packet: 1 }],
+    ['deliver', { deliver: 'term' }],
+  ])('%s is refused by setopts and by listen', (_what, options) => {
+    const name = Object.keys(options)[0];
+    const error = expectThrows(() => UDP.setopts(socket4(), options as SocketOptions), 'badarg');
+    expect(error.message).toMatch(new RegExp(name));
+    const atListen = expectThrows(() => {
+      const socket = UDP.listen(0, { ip: '127.0.0.1', ...options } as never);
+      UDP.close(socket);
+    }, 'badarg');
+    expect(atListen.message).toMatch(new RegExp(name));
+  });
+
+  test.each([[null], [5], ['ttl'], [undefined]])('setopts with %p instead of an object is badarg', (options) => {
+    expectThrows(() => UDP.setopts(socket4(), options as never), 'badarg');
+  });
+
+  test.each<[string, unknown]>([
+    ['an unknown name', ['no_such_option']],
+    ['a number as a name', [5]],
+    ['a refused name', ['header']],
+    ['a string instead of a list', 'ttl'],
+    ['null', null],
+    ['a raw query with a negative length', [{ raw: { level: 1, option: 12, length: -1 } }]],
+  ])('getopts with %s is badarg', (_what, names) => {
+    const error = expectThrows(() => UDP.getopts(socket4(), names as never), 'badarg');
+    expect(error.message).toMatch(/getopts/);
+  });
+});
+
+describe('options of a closed socket', () => {
+  test("getopts and setopts throw 'closed'", () => {
+    const socket = socket4();
+    UDP.close(socket);
+    expectThrows(() => UDP.getopts(socket, ['ttl']), 'closed');
+    expectThrows(() => UDP.setopts(socket, { ttl: 3 }), 'closed');
+    expectThrows(() => UDP.setopts(socket, {}), 'closed');
+  });
+});

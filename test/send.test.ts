@@ -1,0 +1,237 @@
+import { UDP, type Socket } from '../lib';
+import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
+import { closeAll, expectRejects, listen, portOf } from './helpers/sockets';
+
+let peer: Peer;
+let receiver: PeerSocket;
+beforeAll(async () => {
+  peer = await Peer.start();
+  receiver = await peer.bind('inet', '127.0.0.1');
+});
+afterAll(() => stopPeers());
+afterEach(async () => {
+  closeAll();
+  // Nothing a test sent may be left for the next one.
+  await receiver.drain();
+});
+
+function client(ip = '127.0.0.2'): { socket: Socket; port: number } {
+  const socket = listen(0, { ip });
+  return { socket, port: portOf(socket) };
+}
+
+/** What the peer got, in a shape easy to compare. */
+async function received(): Promise<{ data: string; address: string; port: number }> {
+  const got = await receiver.recv(3000);
+  return { data: got.data.toString('hex'), address: got.address, port: got.port };
+}
+
+const hex = (data: string | Buffer): string => Buffer.from(data).toString('hex');
+
+describe('the four send overloads', () => {
+  test('send(socket, data) on a connected socket goes to the peer', async () => {
+    const { socket, port } = client();
+    UDP.connect(socket, '127.0.0.1', receiver.port);
+    await UDP.send(socket, 'connected');
+    expect(await received()).toEqual({ data: hex('connected'), address: '127.0.0.2', port });
+  });
+
+  test('send(socket, { address, port }, data)', async () => {
+    const { socket, port } = client();
+    await UDP.send(socket, { address: '127.0.0.1', port: receiver.port }, 'dest object');
+    expect(await received()).toEqual({ data: hex('dest object'), address: '127.0.0.2', port });
+  });
+
+  test('send(socket, socketInfo, data): a sockname-shaped destination with family', async () => {
+    const { socket, port } = client();
+    const target = listen(0, { ip: '127.0.0.3' });
+    const info = UDP.sockname(target);
+    expect(info).toEqual({ address: '127.0.0.3', family: 'IPv4', port: portOf(target) });
+    await UDP.send(socket, info, 'to a sockname');
+    expect(await UDP.recv(target, 0, 3000)).toEqual({ address: '127.0.0.2', port, data: Buffer.from('to a sockname') });
+  });
+
+  test('send(socket, address, port, data)', async () => {
+    const { socket, port } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, Buffer.from([1, 2, 3, 0, 255]));
+    expect(await received()).toEqual({ data: '01020300ff', address: '127.0.0.2', port });
+  });
+
+  test('send(socket, address, port, ancillary, data): ttl and tos reach the peer', async () => {
+    const { socket, port } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, { ttl: 5, tos: 0x88 }, 'with ancillary');
+    const got = await receiver.recv(3000);
+    expect({ data: got.data.toString(), address: got.address, port: got.port, ttl: got.ttl, tos: got.tos })
+      .toEqual({ data: 'with ancillary', address: '127.0.0.2', port, ttl: 5, tos: 0x88 });
+  });
+
+  test('every overload resolves with undefined (Promise<void>), as gen_udp:send returns ok', async () => {
+    const { socket } = client();
+    const results = [
+      await UDP.send(socket, { address: '127.0.0.1', port: receiver.port }, 'r1'),
+      await UDP.send(socket, '127.0.0.1', receiver.port, 'r2'),
+      await UDP.send(socket, '127.0.0.1', receiver.port, { ttl: 4 }, 'r3'),
+    ];
+    UDP.connect(socket, '127.0.0.1', receiver.port);
+    results.push(await UDP.send(socket, 'r4'));
+    expect(results).toEqual([undefined, undefined, undefined, undefined]);
+    for (const text of ['r1', 'r2', 'r3', 'r4']) expect((await receiver.recv(3000)).data.toString()).toBe(text);
+  });
+
+  test('ancillary applies to that datagram only; the next one has the socket defaults', async () => {
+    const { socket } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, { ttl: 3 }, 'once');
+    await UDP.send(socket, '127.0.0.1', receiver.port, 'default');
+    const first = await receiver.recv(3000);
+    const second = await receiver.recv(3000);
+    expect([first.data.toString(), first.ttl, second.data.toString(), second.ttl]).toEqual(['once', 3, 'default', 64]);
+  });
+
+  test('an empty ancillary object sends a plain datagram', async () => {
+    const { socket, port } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, {}, 'plain');
+    expect(await received()).toEqual({ data: hex('plain'), address: '127.0.0.2', port });
+  });
+
+  test('a connected socket sends to its peer with send/2 and elsewhere with an explicit destination', async () => {
+    const { socket, port } = client('127.0.0.2');
+    const other = listen(0, { ip: '127.0.0.3' });
+    UDP.connect(socket, '127.0.0.3', portOf(other));
+    expect(UDP.peername(socket)).toEqual({ address: '127.0.0.3', family: 'IPv4', port: portOf(other) });
+    await UDP.send(socket, 'to the connected peer');
+    await UDP.send(socket, '127.0.0.1', receiver.port, 'elsewhere');
+    expect(await UDP.recv(other, 0, 3000)).toEqual({ address: '127.0.0.2', port, data: Buffer.from('to the connected peer') });
+    expect(await received()).toEqual({ data: hex('elsewhere'), address: '127.0.0.2', port });
+  });
+});
+
+describe('iodata', () => {
+  test('nested arrays of strings, Buffers and Uint8Arrays arrive as one datagram, byte-exact', async () => {
+    const { socket, port } = client();
+    const data = ['ab', [Buffer.from([0, 1, 0xff]), ['c', [], [new Uint8Array([9, 8])]], ''], 'é€', [[['deep']]]];
+    await UDP.send(socket, '127.0.0.1', receiver.port, data);
+    const expected = Buffer.concat([
+      Buffer.from('ab'), Buffer.from([0, 1, 0xff]), Buffer.from('c'), Buffer.from([9, 8]), Buffer.from('é€', 'utf8'), Buffer.from('deep'),
+    ]);
+    expect(await received()).toEqual({ data: expected.toString('hex'), address: '127.0.0.2', port });
+    await receiver.expectNone(150);
+  });
+
+  test('strings are sent as UTF-8', async () => {
+    const { socket } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, 'héllo ✓ 𝄞');
+    expect((await receiver.recv(3000)).data.toString('hex')).toBe(Buffer.from('héllo ✓ 𝄞', 'utf8').toString('hex'));
+  });
+
+  test('a Uint8Array view sends only its own bytes (offset and length respected)', async () => {
+    const { socket } = client();
+    const backing = new Uint8Array([10, 11, 12, 13, 14, 15, 16]);
+    await UDP.send(socket, '127.0.0.1', receiver.port, [backing.subarray(2, 5), Buffer.from([99]).subarray(0, 1)]);
+    expect((await receiver.recv(3000)).data.toString('hex')).toBe('0c0d0e63');
+  });
+
+  test('many pieces (1000) still make one datagram in order', async () => {
+    const { socket } = client();
+    const pieces = Array.from({ length: 1000 }, (_, i) => (i % 2 ? String(i % 10) : Buffer.from([i & 0xff])));
+    const expected = Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+    await UDP.send(socket, '127.0.0.1', receiver.port, pieces);
+    const got = await receiver.recv(3000);
+    expect(got.data.toString('hex')).toBe(expected.toString('hex'));
+    await receiver.expectNone(100);
+  });
+
+  test('more pieces than IOV_MAX (5000 one-byte pieces) are still one valid datagram, byte-exact', async () => {
+    const { socket, port } = client();
+    const pieces = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? String.fromCharCode(97 + (i % 26)) : Buffer.from([i & 0xff])));
+    const expected = Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+    await UDP.send(socket, '127.0.0.1', receiver.port, pieces);
+    const got = await receiver.recv(3000);
+    expect({ length: got.length, port: got.port }).toEqual({ length: 5000, port });
+    expect(got.data.equals(expected)).toBe(true);
+  });
+
+  test('deep nesting, as built by acc = [acc, piece] (200 levels), is valid iodata', async () => {
+    const { socket, port } = client();
+    let data: unknown = [];
+    let expected = '';
+    for (let i = 0; i < 200; i++) {
+      const piece = String.fromCharCode(65 + (i % 26));
+      data = [data, piece];
+      expected += piece;
+    }
+    await UDP.send(socket, '127.0.0.1', receiver.port, data as string[]);
+    expect(await received()).toEqual({ data: hex(expected), address: '127.0.0.2', port });
+  });
+
+  test('an empty iodata sends an empty datagram', async () => {
+    const { socket, port } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, [[], '', Buffer.alloc(0)]);
+    const got = await receiver.recv(3000);
+    expect({ length: got.length, port: got.port }).toEqual({ length: 0, port });
+  });
+
+  test('iodata works with the connected form and the destination-object form too', async () => {
+    const { socket } = client();
+    await UDP.send(socket, { address: '127.0.0.1', port: receiver.port }, ['x', [Buffer.from('y')]]);
+    UDP.connect(socket, '127.0.0.1', receiver.port);
+    await UDP.send(socket, [Buffer.from('z'), ['w']]);
+    expect((await receiver.recv(3000)).data.toString()).toBe('xy');
+    expect((await receiver.recv(3000)).data.toString()).toBe('zw');
+  });
+});
+
+describe('send errors', () => {
+  test("a 70000-byte datagram rejects 'emsgsize' from the send system call and counts nothing", async () => {
+    const { socket } = client();
+    const error = await expectRejects(() => UDP.send(socket, '127.0.0.1', receiver.port, Buffer.alloc(70000)), 'emsgsize');
+    expect(error.syscall).toEqual(expect.stringMatching(/^send/));
+    expect(error.message).toMatch(/send/);
+    expect(UDP.getstat(socket)).toMatchObject({ send_cnt: 0, send_oct: 0, send_pend: 0 });
+    await receiver.expectNone(100);
+  });
+
+  test('send(socket, data) on an unconnected socket fails with the kernel reason (no destination)', async () => {
+    const { socket } = client();
+    const error = await UDP.send(socket, 'nowhere').then(() => undefined, (e: unknown) => e) as { reason?: string; code?: string };
+    expect(['enotconn', 'edestaddrreq']).toContain(error?.reason);
+    expect(error.code).toBe(error.reason!.toUpperCase());
+  });
+
+  test("send on a closed socket rejects 'closed' in every overload", async () => {
+    const { socket } = client();
+    UDP.close(socket);
+    await expectRejects(() => UDP.send(socket, 'x'), 'closed');
+    await expectRejects(() => UDP.send(socket, { address: '127.0.0.1', port: receiver.port }, 'x'), 'closed');
+    await expectRejects(() => UDP.send(socket, '127.0.0.1', receiver.port, 'x'), 'closed');
+    await expectRejects(() => UDP.send(socket, '127.0.0.1', receiver.port, { ttl: 3 }, 'x'), 'closed');
+    await expectRejects(() => UDP.sendBatch(socket, [{ address: '127.0.0.1', port: receiver.port, data: 'x' }]), 'closed');
+  });
+});
+
+describe('sendBatch', () => {
+  test('sends every message in order and resolves with how many went out', async () => {
+    const { socket, port } = client();
+    const other = listen(0, { ip: '127.0.0.3' });
+    const count = await UDP.sendBatch(socket, [
+      { address: '127.0.0.1', port: receiver.port, data: 'm1' },
+      { address: '127.0.0.3', port: portOf(other), data: ['m', Buffer.from('2')] },
+      { address: '127.0.0.1', port: receiver.port, data: 'm3', ancillary: { ttl: 9 } },
+      { address: '127.0.0.1', port: receiver.port, data: Buffer.from('m4') },
+    ]);
+    expect(count).toBe(4);
+    const first = await receiver.recv(3000);
+    const third = await receiver.recv(3000);
+    const fourth = await receiver.recv(3000);
+    expect([first, third, fourth].map((d) => [d.data.toString(), d.address, d.port]))
+      .toEqual([['m1', '127.0.0.2', port], ['m3', '127.0.0.2', port], ['m4', '127.0.0.2', port]]);
+    expect(third.ttl).toBe(9);
+    expect(first.ttl).toBe(64);
+    expect(await UDP.recv(other, 0, 3000)).toEqual({ address: '127.0.0.2', port, data: Buffer.from('m2') });
+  });
+
+  test('an empty batch resolves 0', async () => {
+    const { socket } = client();
+    expect(await UDP.sendBatch(socket, [])).toBe(0);
+    await receiver.expectNone(50);
+  });
+});
