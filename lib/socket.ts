@@ -197,22 +197,27 @@ export class Socket extends EventEmitter {
   /** The next datagram (or batch) from the queue, reading the kernel when it is empty. */
   #take(numBytes: number, batch: number): RecvData | RecvData[] | undefined {
     if (this.#head === this.#queue.length && !this.#fill(Math.max(batch, this.readPackets))) return undefined;
-    if (batch === 0) return cut(this.#shift(), numBytes || this.buffer);
+    if (batch === 0) return this.#deliver(numBytes || this.buffer);
     const records: RecvData[] = [];
     while (records.length < batch) {
       if (this.#head === this.#queue.length) {
         // The kernel queue ran dry at the last read: what came since waits for the next call.
         if (this.#drained || !this.#fill(Math.max(batch - records.length, this.readPackets))) break;
       }
-      records.push(cut(this.#shift(), this.buffer));
+      records.push(this.#deliver(this.buffer));
     }
     return records;
   }
 
-  /** The next queued datagram, counted as received: inet counts what it hands out. */
+  /** The next queued datagram, cut to `limit` bytes and counted as inet counts what it hands out. */
+  #deliver(limit: number): RecvData {
+    const record = cut(this.#shift(), limit);
+    countReceived(this.#counters, record.data.length);
+    return record;
+  }
+
   #shift(): RecvData {
     const record = this.#queue[this.#head++];
-    countReceived(this.#counters, record.data.length);
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;
@@ -285,7 +290,7 @@ export class Socket extends EventEmitter {
       let record: RecvData | undefined;
       try {
         if (this.#head === this.#queue.length && !this.#fill(Math.min(remaining, this.readPackets))) break;
-        record = cut(this.#shift(), this.buffer);
+        record = this.#deliver(this.buffer);
       } catch (error) {
         this.emit('udp_error', error);
         break;

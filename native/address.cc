@@ -71,7 +71,8 @@ bool MakeLocal(const std::string& path, SocketAddress* out) {
   if (!abstract && path.find('\0') != std::string::npos) return false;
   sun->sun_family = AF_UNIX;
   std::memcpy(sun->sun_path, path.data(), path.size());
-  out->length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  // An empty path asks the kernel to pick an abstract name (autobind).
+  out->length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract || path.empty() ? 0 : 1));
   return true;
 }
 

@@ -21,7 +21,8 @@ struct SocketAddress {
 // family AF_INET6 maps an IPv4 literal to ::ffff:a.b.c.d; AF_UNSPEC picks by the text.
 bool ParseIp(const std::string& text, uint16_t port, int family, SocketAddress* out);
 
-// A unix datagram path; a leading NUL names the abstract namespace. False when too long.
+// A unix datagram path; a leading NUL names the abstract namespace, an empty one lets the
+// kernel pick an abstract name. False when too long.
 bool MakeLocal(const std::string& path, SocketAddress* out);
 
 // The wildcard or loopback address of a family.

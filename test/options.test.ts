@@ -1,6 +1,6 @@
 import { UDP, type Socket, type SocketOptions } from '../lib';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
-import { closeAll, expectThrows, listen } from './helpers/sockets';
+import { closeAll, expectRejects, expectThrows, listen } from './helpers/sockets';
 
 let peer: Peer;
 let receiver: PeerSocket;
@@ -72,6 +72,22 @@ describe('setopts', () => {
     await UDP.send(socket, '127.0.0.1', receiver.port, 'opt');
     const got = await receiver.recv(3000);
     expect({ ttl: got.ttl, tos: got.tos, data: got.data.toString() }).toEqual({ ttl: 33, tos: 0x60, data: 'opt' });
+  });
+
+  test("broadcast: off, a send to lo's broadcast address fails 'eacces'; on, it reaches a peer bound to any", async () => {
+    const socket = socket4();
+    const listener = await peer.bind('inet', '0.0.0.0');
+    try {
+      const error = await expectRejects(() => UDP.send(socket, '127.255.255.255', listener.port, 'no'), 'eacces');
+      expect(error.syscall).toEqual(expect.stringMatching(/^send/));
+      UDP.setopts(socket, { broadcast: true });
+      await UDP.send(socket, '127.255.255.255', listener.port, 'to all');
+      const got = await listener.recv(3000);
+      expect({ data: got.data.toString(), address: got.address, port: got.port })
+        .toEqual({ data: 'to all', address: '127.0.0.1', port: (UDP.sockname(socket) as { port: number }).port });
+    } finally {
+      await listener.close();
+    }
   });
 
   test('recbuf and sndbuf read back doubled, as the kernel reports them', () => {

@@ -13,6 +13,8 @@ test('errors are instanceof TransportError and Error in every realm that loaded 
   const expected = {
     native: { reason: 'enotconn', name: 'TransportError', instanceofTransportError: true, instanceofError: true },
     facade: { reason: 'badarg', name: 'TransportError', instanceofTransportError: true, instanceofError: true },
+    adopt: { reason: 'enotsock', name: 'TransportError', instanceofTransportError: true, instanceofError: true },
+    bind: { reason: 'eaddrinuse', name: 'TransportError', instanceofTransportError: true, instanceofError: true },
   };
   expect(JSON.parse(stdout)).toEqual({ first: expected, second: expected });
 });

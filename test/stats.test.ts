@@ -39,6 +39,29 @@ describe('getstat', () => {
     expect(stats.kernel).toMatchObject({ rx_queue: 0, tx_queue: 0, drops: 0, rmem_alloc: 0 });
   });
 
+  test('a truncated recv counts the bytes it returned, as inet counts what it read', async () => {
+    const socket = listen(0, { ip: '127.0.0.1' });
+    await remote.send('127.0.0.1', portOf(socket), Buffer.alloc(50, 3));
+    expect((await UDP.recv(socket, 8, 3000)).truncated).toBe(true);
+    expect(UDP.getstat(socket)).toMatchObject({ recv_cnt: 1, recv_oct: 8, recv_max: 8, recv_avg: 8 });
+  });
+
+  test('recv_avg and recv_dvi follow inet_drv: running mean, mean deviation from it, truncated', async () => {
+    const socket = listen(0, { ip: '127.0.0.1' });
+    const sizes = [10, 30, 20, 100];
+    for (const size of sizes) await remote.send('127.0.0.1', portOf(socket), Buffer.alloc(size, 1));
+    for (let i = 0; i < sizes.length; i++) await UDP.recv(socket, 0, 3000);
+    // inet_drv: avg += (len - avg) / n; dvi += ((len - avg) - dvi) / n, with avg already updated.
+    let avg = 0;
+    let dvi = 0;
+    sizes.forEach((size, index) => {
+      avg += (size - avg) / (index + 1);
+      dvi += (size - avg - dvi) / (index + 1);
+    });
+    expect(UDP.getstat(socket)).toMatchObject({ recv_avg: Math.trunc(avg), recv_dvi: Math.trunc(Math.abs(dvi)) });
+    expect([Math.trunc(avg), Math.trunc(Math.abs(dvi))]).toEqual([40, 17]);
+  });
+
   test('kernel rcvbuf and sndbuf are what getopts reports for recbuf and sndbuf', () => {
     const socket = listen(0, { ip: '127.0.0.1', recbuf: 50000, sndbuf: 30000 });
     const { recbuf, sndbuf } = UDP.getopts(socket, ['recbuf', 'sndbuf']);

@@ -1,8 +1,9 @@
 // Loads the compiled package (dist/) into two fresh vm realms the way jest loads it into each
 // test file: JavaScript evaluated per realm, Node built-ins and node_modules (and with them the
 // addon, which a process loads once) taken from the host. Then makes, in each realm, one error
-// built by the native side (peername of an unconnected socket) and one built by the facade
-// (a badarg), and reports how each realm sees them, as one JSON line.
+// built by the native side (peername of an unconnected socket; adopting a descriptor that is
+// not a socket; a bind on a taken port) and one built by the facade (a badarg), and reports
+// how each realm sees them, as one JSON line.
 'use strict';
 const fs = require('node:fs');
 const Module = require('node:module');
@@ -36,9 +37,17 @@ function realm() {
 
 function probe({ pkg, isError }) {
   const { UDP, TransportError } = pkg;
-  const socket = UDP.listen(0, { ip: '127.0.0.1' });
+  const socket = UDP.listen(0, { ip: '127.0.0.1', reuseaddr: false, reuseport: false });
   const seen = {};
-  for (const [kind, call] of [['native', () => UDP.peername(socket)], ['facade', () => UDP.listen(-1)]]) {
+  const file = fs.openSync(__filename, 'r');
+  const calls = [
+    ['native', () => UDP.peername(socket)],
+    ['facade', () => UDP.listen(-1)],
+    // Before any socket exists: adopting a descriptor that is not a socket.
+    ['adopt', () => UDP.close(UDP.listen(0, { fd: file }))],
+    ['bind', () => UDP.close(UDP.listen(UDP.sockname(socket).port, { ip: '127.0.0.1', reuseaddr: false, reuseport: false }))],
+  ];
+  for (const [kind, call] of calls) {
     try {
       call();
       seen[kind] = { thrown: false };
@@ -52,6 +61,11 @@ function probe({ pkg, isError }) {
     }
   }
   UDP.close(socket);
+  try {
+    fs.closeSync(file);
+  } catch {
+    // closed by a failed adoption
+  }
   return seen;
 }
 
