@@ -1,0 +1,208 @@
+// The C side of `npm run bench`: the kernel path without a runtime, as the physical limit.
+//   udpbench flood PORT SECONDS SIZE          sendmmsg to 127.0.0.1:PORT for SECONDS
+//   udpbench sink SECONDS [gro]               recvmmsg on 127.0.0.1 (port printed) until idle
+//   udpbench send PORT SECONDS SIZE           like flood, measuring its own CPU
+//   udpbench echo                             answers every datagram (port printed)
+//   udpbench ping PORT COUNT SIZE             round trips to an echo, prints latencies
+//   udpbench gso PORT SECONDS SEGMENT         UDP_SEGMENT sends of 64 KiB
+// Each prints one JSON line when done (sink and echo print their port first).
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+enum { BATCH = 64, SLOT = 65536 };
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+static int bound_socket(int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int size = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (bind(fd, (struct sockaddr*)&address, sizeof address) != 0) {
+    perror("bind");
+    exit(1);
+  }
+  return fd;
+}
+
+static int port_of(int fd) {
+  struct sockaddr_in address;
+  socklen_t length = sizeof address;
+  getsockname(fd, (struct sockaddr*)&address, &length);
+  return ntohs(address.sin_port);
+}
+
+static struct sockaddr_in target(int port) {
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  return address;
+}
+
+// sendmmsg as fast as the kernel takes it. The flood connects first (the cheapest send the
+// kernel has, so the receiver is what gives); the measured sender does not, as the Node
+// senders give a destination per message.
+static int flood(int port, double seconds, int size, int measure) {
+  int fd = bound_socket(0);
+  struct sockaddr_in peer = target(port);
+  if (!measure) connect(fd, (struct sockaddr*)&peer, sizeof peer);
+  static char payload[SLOT];
+  memset(payload, 'x', sizeof payload);
+  struct sockaddr_in to = target(port);
+  struct mmsghdr messages[BATCH];
+  struct iovec iov[BATCH];
+  for (int i = 0; i < BATCH; i++) {
+    iov[i] = (struct iovec){payload, (size_t)size};
+    messages[i].msg_hdr = (struct msghdr){.msg_name = measure ? &to : NULL, .msg_namelen = measure ? sizeof to : 0,
+                                          .msg_iov = &iov[i], .msg_iovlen = 1};
+  }
+  double start = now(), cpu = cpu_seconds();
+  long sent = 0;
+  while (now() - start < seconds) {
+    int n = sendmmsg(fd, messages, BATCH, 0);
+    if (n > 0) sent += n;
+  }
+  double elapsed = now() - start;
+  if (measure) {
+    printf("{\"sent\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", sent, elapsed, cpu_seconds() - cpu);
+  } else {
+    printf("{\"sent\":%ld,\"seconds\":%.6f}\n", sent, elapsed);
+  }
+  return 0;
+}
+
+// recvmmsg until nothing came for a second after the first datagram (or `seconds` idle at start).
+static int sink(double seconds, int gro) {
+  int fd = bound_socket(0);
+  if (gro) {
+    int on = 1;
+    setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
+  }
+  printf("{\"port\":%d}\n", port_of(fd));
+  fflush(stdout);
+  static char buffers[BATCH][SLOT];
+  static char control[BATCH][64];
+  struct mmsghdr messages[BATCH];
+  struct iovec iov[BATCH];
+  long datagrams = 0, bytes = 0;
+  double first = 0, last = 0, cpu = 0;
+  for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, first == 0 ? (int)(seconds * 1000) : 1000) <= 0) break;
+    for (int i = 0; i < BATCH; i++) {
+      iov[i] = (struct iovec){buffers[i], SLOT};
+      messages[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = control[i], .msg_controllen = 64};
+    }
+    int n = recvmmsg(fd, messages, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) continue;
+    if (first == 0) {
+      first = now();
+      cpu = cpu_seconds();
+    }
+    last = now();
+    for (int i = 0; i < n; i++) {
+      bytes += messages[i].msg_len;
+      int segment = 0;
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&messages[i].msg_hdr); c; c = CMSG_NXTHDR(&messages[i].msg_hdr, c)) {
+        if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) memcpy(&segment, CMSG_DATA(c), sizeof segment);
+      }
+      datagrams += segment > 0 ? (messages[i].msg_len + segment - 1) / segment : 1;
+    }
+  }
+  printf("{\"received\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", datagrams, bytes, last - first,
+         first == 0 ? 0 : cpu_seconds() - cpu);
+  return 0;
+}
+
+static void echo(void) __attribute__((noreturn));
+static void echo(void) {
+  int fd = bound_socket(0);
+  printf("{\"port\":%d}\n", port_of(fd));
+  fflush(stdout);
+  static char buffer[SLOT];
+  for (;;) {
+    struct sockaddr_in from;
+    socklen_t length = sizeof from;
+    ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr*)&from, &length);
+    if (n >= 0) sendto(fd, buffer, n, 0, (struct sockaddr*)&from, length);
+  }
+}
+
+static int compare(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+static int ping(int port, int count, int size) {
+  int fd = bound_socket(0);
+  struct sockaddr_in to = target(port);
+  static char buffer[SLOT];
+  memset(buffer, 'p', size);
+  double* samples = malloc(sizeof(double) * count);
+  for (int i = 0; i < count; i++) {
+    double start = now();
+    sendto(fd, buffer, size, 0, (struct sockaddr*)&to, sizeof to);
+    recv(fd, buffer, sizeof buffer, 0);
+    samples[i] = (now() - start) * 1e6;
+  }
+  qsort(samples, count, sizeof(double), compare);
+  printf("{\"p50\":%.3f,\"p99\":%.3f}\n", samples[count / 2], samples[count * 99 / 100]);
+  return 0;
+}
+
+static int gso(int port, double seconds, int segment) {
+  int fd = bound_socket(0);
+  setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof segment);
+  static char payload[SLOT];
+  memset(payload, 'g', sizeof payload);
+  int size = (65000 / segment) * segment;
+  struct sockaddr_in to = target(port);
+  double start = now(), cpu = cpu_seconds();
+  long bytes = 0;
+  while (now() - start < seconds) {
+    ssize_t n = sendto(fd, payload, size, 0, (struct sockaddr*)&to, sizeof to);
+    if (n > 0) bytes += n;
+  }
+  double elapsed = now() - start;
+  printf("{\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", bytes, elapsed, cpu_seconds() - cpu);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc >= 5 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 0);
+  if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1);
+  if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"));
+  if (argc >= 2 && !strcmp(argv[1], "echo")) echo();
+  if (argc >= 5 && !strcmp(argv[1], "ping")) return ping(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+  if (argc >= 5 && !strcmp(argv[1], "gso")) return gso(atoi(argv[2]), atof(argv[3]), atoi(argv[4]));
+  fprintf(stderr, "usage: see the comment at the top of udpbench.c\n");
+  return 2;
+}
