@@ -242,13 +242,15 @@ export class Socket extends EventEmitter {
   /** @internal Called by the binding when the descriptor is ready. */
   onReady(events: number, status: number): void {
     if (this.native.closed) return;
+    // Readable with nobody to serve: stop watching, or a level-triggered poll keeps firing.
+    const unwanted = (events & READABLE) !== 0 && this.#waiters.length === 0 && this.#active === false;
     if (status !== 0 || events & READABLE) {
       this.#drained = false;
       if (this.#active !== false) this.#deliverActive();
       else this.#serveWaiters();
     }
     if (status !== 0 || events & WRITABLE) this.#flushSends();
-    this.#updateWatch(true);
+    this.#updateWatch(unwanted);
   }
 
   #serveWaiters(): void {
