@@ -519,7 +519,8 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
   for (int i = 0; i < count; i++) {
     const msghdr& header = arena.headers[i].msg_hdr;
     size_t length = std::min<size_t>(arena.headers[i].msg_len, slot);
-    std::memcpy(bytes.Data() + offset, arena.iov[i].iov_base, length);
+    // An empty datagram may leave the Buffer with no memory at all: no copy then.
+    if (length > 0) std::memcpy(bytes.Data() + offset, arena.iov[i].iov_base, length);
     int32_t* record = environment.meta + i * kMetaStride;
     record[kMetaOffset] = static_cast<int32_t>(offset);
     record[kMetaLength] = static_cast<int32_t>(length);

@@ -177,9 +177,9 @@ test('privileged options fail with the kernel reason for a process without CAP_N
       try { UDP.setopts(s, { [name]: value }); out[name] = 'ok'; } catch (e) { out[name] = e.reason; }
     }
     console.log(JSON.stringify(out));`;
-  // As root, drop to an unprivileged user: CAP_NET_ADMIN goes with it.
+  // As root, keep the user but drop every capability (CAP_NET_ADMIN with them).
   const command = process.getuid?.() === 0
-    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script]]
+    ? ['setpriv', ['--bounding-set=-all', '--inh-caps=-all', process.execPath, '-e', script]]
     : [process.execPath, ['-e', script]];
   const { stdout } = await run(command[0] as string, command[1] as string[], { cwd: '/' });
   expect(JSON.parse(stdout)).toEqual({ mark: 'eperm', transparent: 'eperm', rcvbufforce: 'eperm', priority: 'eperm' });

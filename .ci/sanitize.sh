@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole jest suite against an AddressSanitizer + UndefinedBehaviorSanitizer build of the
+# addon (clang from Debian). Fails on a failing test or on any sanitizer report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclang_rt.asan-x86_64.so)" ]; then
+  apt-get update -q && apt-get install -y -q clang libclang-rt-14-dev >/dev/null
+fi
+runtime=$(clang++ -print-file-name=libclang_rt.asan-x86_64.so)
+
+# A copy of the checkout whose build/Release holds the instrumented addon.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+git ls-files -z | xargs -0 cp --parents -t "$work"
+ln -s "$root/node_modules" "$work/node_modules"
+mkdir -p "$work/build/Release"
+sources=$(python3 -c 'import ast,sys; print(" ".join(ast.literal_eval(open("binding.gyp").read())["targets"][0]["sources"]))')
+clang++ -shared -fPIC -std=c++17 -fexceptions -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined -shared-libsan \
+  `# vptr: node-addon-api's ObjectWrap casts this to the derived class inside its own constructor` \
+  -fno-sanitize=vptr \
+  -I"$(node -p 'require("path").join(process.execPath, "../../include/node")')" -I/usr/include/node \
+  -I"$(node -p 'require("node-addon-api").include_dir')" -DNAPI_VERSION=8 -DNODE_ADDON_API_DISABLE_DEPRECATED \
+  $sources -o "$work/build/Release/abyss_transport.node"
+nm -D "$work/build/Release/abyss_transport.node" | grep __asan_init >/dev/null || { echo "sanitize: the addon is not instrumented" >&2; exit 1; }
+
+log=$work/sanitize.log
+cd "$work"
+status=0
+LD_PRELOAD=$runtime \
+ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:verify_asan_link_order=0 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  npx jest --json --outputFile="$work/results.json" >"$log" 2>&1 || status=$?
+
+if grep -E "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log" >&2; then
+  echo "sanitize: sanitizer reports above" >&2
+  exit 1
+fi
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`sanitize: ${r.numPassedTests} passed, ${r.numFailedTests} failed under ASan+UBSan`);
+  if (r.numTotalTests === 0) process.exit(1);
+' "$work/results.json"
+if [ "$status" -ne 0 ]; then tail -60 "$log" >&2; fi
+exit "$status"
