@@ -253,7 +253,7 @@ OptionStatus DecodeOption(const OptionRow& row, int family, const uint8_t* data,
   *out = OptionOutput{};
   if (row.kind == ValueKind::kInterfaceName) {
     out->type = OptionOutput::Type::kText;
-    out->text.assign(reinterpret_cast<const char*>(data), strnlen(reinterpret_cast<const char*>(data), size));
+    if (size > 0) out->text.assign(reinterpret_cast<const char*>(data), strnlen(reinterpret_cast<const char*>(data), size));
     return OptionStatus::kOk;
   }
   if (row.kind == ValueKind::kMulticastIf && family == AF_INET) {
