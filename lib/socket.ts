@@ -98,6 +98,11 @@ export class Socket extends EventEmitter {
     native.socket = this;
   }
 
+  /** @internal A real Socket, not an object made from its prototype. */
+  static is(value: unknown): value is Socket {
+    return typeof value === 'object' && value !== null && #owned in value;
+  }
+
   get fd(): number {
     return this.native.fd;
   }

@@ -11,12 +11,19 @@ import type {
   SocketInfo, SocketOptions, SocketRef, SocketStats, Timeout, Transport,
 } from './types';
 
+/** An object literal (of any realm): not an array, a Map, a Buffer or a class instance. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+
+function facadeOption(name: string) {
+  return Object.hasOwn(FACADE_OPTIONS, name) ? FACADE_OPTIONS[name] : undefined;
 }
 
 function checkSocket(socket: unknown, operation: string): Socket {
-  if (!(socket instanceof Socket)) throw badarg(operation, `not a socket: ${show(socket)}`);
+  if (!Socket.is(socket)) throw badarg(operation, `not a socket: ${show(socket)}`);
   return socket;
 }
 
@@ -68,7 +75,7 @@ function applyOptions(socket: Socket, options: Record<string, unknown>, operatio
   const facade: [string, unknown][] = [];
   for (const [name, value] of Object.entries(options)) {
     if (REFUSED_OPTIONS.has(name) || (name === 'mode' && value !== 'binary')) refuse(operation, name, value);
-    const local = FACADE_OPTIONS[name];
+    const local = facadeOption(name);
     if (local) {
       if (!local.valid(value)) throw badarg(operation, `bad value for option '${name}': ${show(value)}, expected ${local.expected}`);
       facade.push([name, value]);
@@ -119,8 +126,12 @@ function listen(port: number, options: ListenOptions = {}): Socket {
   if (!isPlainObject(options)) throw badarg('listen', `options must be an object, got ${show(options)}`);
   const family = resolveFamily(options as ListenOptions);
   const { ip, fd, netns, inet_backend: backend, family: _family, active, ...socketOptions } = options as ListenOptions;
-  if (fd !== undefined && (!Number.isInteger(fd) || fd < 0)) throw badarg('listen', `fd must be a descriptor number, got ${show(fd)}`);
-  if (netns !== undefined && typeof netns !== 'string') throw badarg('listen', `netns must be a path, got ${show(netns)}`);
+  if (fd !== undefined && (!Number.isInteger(fd) || fd < 0 || fd > 2 ** 31 - 1)) {
+    throw badarg('listen', `fd must be a descriptor number, got ${show(fd)}`);
+  }
+  if (netns !== undefined && (typeof netns !== 'string' || netns.includes('\0'))) {
+    throw badarg('listen', `netns must be a path, got ${show(netns)}`);
+  }
   if (backend !== undefined && backend !== 'inet' && backend !== 'socket') {
     throw badarg('listen', `inet_backend must be 'inet' or 'socket', got ${show(backend)}`);
   }
@@ -182,14 +193,20 @@ function send(socket: Socket, a: unknown, b?: unknown, c?: unknown, d?: unknown)
   return socket.transmit(data, address as Address | undefined, port as number, ancillary as SendAncillary | undefined);
 }
 
+const MESSAGE_FIELDS = new Set(['address', 'port', 'data', 'ancillary']);
+
 function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
   try {
     checkSocket(socket, 'sendBatch');
     if (!Array.isArray(messages)) throw badarg('sendBatch', `messages must be an array, got ${show(messages)}`);
     // Every message is checked before the first goes out, so a bad one sends nothing.
-    messages.forEach((message, index) => {
+    // A hole is no message: index every slot rather than let forEach skip it.
+    for (let index = 0; index < messages.length; index++) {
+      const message: unknown = messages[index];
       const where = `message ${index}`;
       if (!isPlainObject(message)) throw badarg('sendBatch', `${where} must be { address, port, data, ancillary? }`);
+      const unknown = Object.keys(message).find((key) => !MESSAGE_FIELDS.has(key));
+      if (unknown !== undefined) throw badarg('sendBatch', `${where}: unknown field '${unknown}'`);
       if (message.address !== undefined) {
         const address = checkAddress(message.address, 'sendBatch');
         if (typeof address === 'string') {
@@ -201,7 +218,7 @@ function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
       if (message.ancillary !== undefined && !isPlainObject(message.ancillary)) {
         throw badarg('sendBatch', `${where}: ancillary must be an object`);
       }
-    });
+    }
   } catch (error) {
     return rejectWith(error);
   }
@@ -217,7 +234,9 @@ function getopts(socket: Socket, names: OptionName[]): Partial<SocketOptions> {
   for (const name of names) {
     if (typeof name === 'string') {
       if (REFUSED_OPTIONS.has(name)) refuse('getopts', name, undefined);
-      result[name] = FACADE_OPTIONS[name] ? FACADE_OPTIONS[name].get(socket) : socket.native.getopt(name);
+      if (name === 'raw') throw badarg('getopts', "raw is read as { raw: { level, option, length } }");
+      const local = facadeOption(name);
+      result[name] = local ? local.get(socket) : socket.native.getopt(name);
     } else if (isPlainObject(name) && isPlainObject(name.raw)) {
       const { level, option, length } = name.raw as Record<string, unknown>;
       for (const [key, value] of Object.entries({ level, option, length })) {
@@ -242,17 +261,39 @@ function controllingProcess(socket: Socket, owner: Worker | number): void {
   }
   if (target === threadId) return;
   socket.handOver(target as number, worker !== undefined);
-  // A Worker may exit before it adopts the socket: then the socket dies with it.
-  worker?.once('exit', () => socket.native.reap(target as number));
+  if (worker) handedTo(worker).add(socket);
+}
+
+/** Sockets handed to each Worker: one exit listener per Worker closes those it never adopted. */
+const handed = new WeakMap<Worker, Set<Socket>>();
+function handedTo(worker: Worker): Set<Socket> {
+  let sockets = handed.get(worker);
+  if (!sockets) {
+    const mine = new Set<Socket>();
+    const thread = worker.threadId;
+    worker.once('exit', () => {
+      for (const socket of mine) socket.native.reap(thread);
+    });
+    handed.set(worker, mine);
+    sockets = mine;
+  }
+  return sockets;
+}
+
+function isRecvData(value: unknown): boolean {
+  return isPlainObject(value) && Buffer.isBuffer(value.data) && Number.isInteger(value.port) &&
+    (typeof value.address === 'string' || isPlainObject(value.address));
 }
 
 function adopt(ref: SocketRef): Socket {
-  if (!isPlainObject(ref) || !Number.isInteger(ref.abyssSocket) || (ref.abyssSocket as number) < 1 || !Array.isArray(ref.carry)) {
+  if (!isPlainObject(ref) || !Number.isInteger(ref.abyssSocket) || (ref.abyssSocket as number) < 1 ||
+      !Array.isArray(ref.carry) || !ref.carry.every(isRecvData) || !FACADE_OPTIONS.buffer.valid(ref.buffer) ||
+      !FACADE_OPTIONS.read_packets.valid(ref.readPackets)) {
     throw badarg('adopt', `not a socket ref: ${show(ref)}`);
   }
   const socket = new Socket(new binding.NativeSocket('', undefined, undefined, ref.abyssSocket, TransportError), ref.carry);
-  if (FACADE_OPTIONS.buffer.valid(ref.buffer)) socket.buffer = ref.buffer;
-  if (FACADE_OPTIONS.read_packets.valid(ref.readPackets)) socket.readPackets = ref.readPackets;
+  socket.buffer = ref.buffer;
+  socket.readPackets = ref.readPackets;
   for (const name of RECEIVE_ANCILLARY_OPTIONS) {
     try {
       if (socket.native.getopt(name) === true) socket.receiveOptions.add(name);
@@ -322,7 +363,15 @@ export const UDP = {
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
   /** Splits a GRO-coalesced datagram into the datagrams the sender sent. */
-  splitSegments,
+  splitSegments(datagram: RecvData): RecvData[] {
+    const ancillary = isPlainObject(datagram) ? datagram.ancillary : undefined;
+    const size = isPlainObject(ancillary) ? ancillary.segmentSize : undefined;
+    if (!isRecvData(datagram) || (ancillary !== undefined && !isPlainObject(ancillary)) ||
+        (size !== undefined && (!Number.isInteger(size) || (size as number) < 1))) {
+      throw badarg('splitSegments', `not a received datagram: ${show(datagram)}`);
+    }
+    return splitSegments(datagram);
+  },
   /** One entry of the socket's error queue (IP_RECVERR / IPV6_RECVERR), or undefined when it is empty. */
   recvErrorQueue(socket: Socket): ErrorQueueEntry | undefined {
     checkSocket(socket, 'recvErrorQueue').assertOwner('recv');

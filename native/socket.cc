@@ -101,13 +101,6 @@ Napi::Object SocketInfoOf(Napi::Env env, const sockaddr* address, socklen_t leng
   return info;
 }
 
-std::string Describe(Napi::Value value) {
-  if (value.IsString()) return "'" + value.As<Napi::String>().Utf8Value() + "'";
-  napi_value text;
-  if (napi_coerce_to_string(value.Env(), value, &text) != napi_ok) return "?";
-  return Napi::String(value.Env(), text).Utf8Value();
-}
-
 void Restore(int fd, const EncodedOption& option, std::vector<uint8_t> previous) {
   if (option.row != nullptr && option.row->doubled && previous.size() == sizeof(int)) {
     int value;
@@ -368,15 +361,20 @@ SocketAddress NativeSocket::ParseDestination(Napi::Env env, Napi::Value address,
     Napi::Value path = address.As<Napi::Object>().Get("local");
     if (!path.IsString()) throw BadArg(env, operation, "address must be an IP string or { local: path }");
     if (state_->family != AF_UNIX) throw MakeError(env, "eafnosupport", std::string(operation) + ": a unix address on an IP socket");
-    if (!MakeLocal(path.As<Napi::String>().Utf8Value(), &destination)) {
-      throw MakeError(env, "enametoolong", std::string(operation) + ": unix path too long: " + Describe(path));
+    std::string text = path.As<Napi::String>().Utf8Value();
+    // Abstract names (a leading NUL) may hold NULs; a filesystem path may not.
+    if (!text.empty() && text[0] != '\0' && text.find('\0') != std::string::npos) {
+      throw BadArg(env, operation, "a unix path with a NUL byte inside");
+    }
+    if (!MakeLocal(text, &destination)) {
+      throw MakeError(env, "enametoolong", std::string(operation) + ": unix path too long: " + Show(path));
     }
     return destination;
   }
   if (!address.IsString()) throw BadArg(env, operation, "address must be an IP string or { local: path }");
   double number = port.IsNumber() ? port.As<Napi::Number>().DoubleValue() : -1;
   if (!(number >= 0 && number <= 65535 && std::floor(number) == number)) {
-    throw BadArg(env, operation, "port must be an integer from 0 to 65535, got " + Describe(port));
+    throw BadArg(env, operation, "port must be an integer from 0 to 65535, got " + Show(port));
   }
   if (state_->family == AF_UNIX) throw MakeError(env, "eafnosupport", std::string(operation) + ": an IP address on a unix socket");
   // A server answers the same peers again and again: keep the last parse.
@@ -389,7 +387,7 @@ SocketAddress NativeSocket::ParseDestination(Napi::Env env, Napi::Value address,
     return last_destination_;
   }
   if (!ParseIp(address.As<Napi::String>().Utf8Value(), port_number, state_->family, &destination)) {
-    throw BadArg(env, operation, "not an IP address of this socket's family: " + Describe(address));
+    throw BadArg(env, operation, "not an IP address of this socket's family: " + Show(address));
   }
   if (length + 1 < sizeof(text)) {
     std::memcpy(last_destination_text_, text, length);

@@ -10,9 +10,38 @@
 
 namespace abyss {
 
+std::string Show(Napi::Value value, int depth) {
+  switch (value.Type()) {
+    case napi_string:
+      return "'" + value.As<Napi::String>().Utf8Value() + "'";
+    case napi_number:
+    case napi_boolean:
+    case napi_bigint:
+    case napi_undefined:
+    case napi_null: {
+      napi_value text;
+      if (napi_coerce_to_string(value.Env(), value, &text) != napi_ok) return "?";
+      return Napi::String(value.Env(), text).Utf8Value();
+    }
+    case napi_symbol:
+      return "[symbol]";
+    case napi_function:
+      return "[function]";
+    default:
+      break;
+  }
+  if (!value.IsArray()) return "[object]";
+  if (depth > 2) return "[…]";
+  Napi::Array array = value.As<Napi::Array>();
+  std::string text = "[";
+  for (uint32_t i = 0; i < array.Length() && i < 8; i++) text += (i ? ", " : "") + Show(array.Get(i), depth + 1);
+  return text + "]";
+}
+
 namespace {
 
 constexpr size_t kMaxIov = IOV_MAX;
+constexpr size_t kMaxPieces = 1 << 20;
 constexpr size_t kMaxRawLength = 4096;
 
 bool AsInteger(Napi::Value value, int64_t* out) {
@@ -21,20 +50,6 @@ bool AsInteger(Napi::Value value, int64_t* out) {
   if (!std::isfinite(number) || std::floor(number) != number || std::fabs(number) > 9007199254740991.0) return false;
   *out = static_cast<int64_t>(number);
   return true;
-}
-
-std::string Show(Napi::Value value) {
-  if (value.IsString()) return "'" + value.As<Napi::String>().Utf8Value() + "'";
-  if (value.IsArray()) {
-    Napi::Array array = value.As<Napi::Array>();
-    std::string text = "[";
-    for (uint32_t i = 0; i < array.Length() && i < 8; i++) text += (i ? ", " : "") + Show(array.Get(i));
-    return text + "]";
-  }
-  if (value.IsObject() && !value.IsFunction()) return "[object]";
-  napi_value text;
-  if (napi_coerce_to_string(value.Env(), value, &text) != napi_ok) return "?";
-  return Napi::String(value.Env(), text).Utf8Value();
 }
 
 const char* FamilyName(int family) {
@@ -203,7 +218,9 @@ void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<
   // Depth first without recursion: iodata may nest as deep as an accumulator made it.
   std::vector<std::pair<Napi::Array, uint32_t>> stack;
   Napi::Value piece = data;
-  for (;;) {
+  // A cyclic array would never end: no datagram needs this many pieces.
+  for (size_t visited = 0;; visited++) {
+    if (visited > kMaxPieces) throw BadArg(env, "send", "iodata has more than a million pieces (is it cyclic?)");
     iovec bytes;
     if (AsBytes(env, piece, &bytes)) {
       out->iov.push_back(bytes);
@@ -259,6 +276,11 @@ size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, ui
       known = true;
       if (!value.IsObject()) throw BadArg(env, "send", "ancillary 'pktinfo' must be { address?, ifindex? }");
       Napi::Object pktinfo = value.As<Napi::Object>();
+      Napi::Array fields = pktinfo.GetPropertyNames();
+      for (uint32_t f = 0; f < fields.Length(); f++) {
+        std::string field = fields.Get(f).As<Napi::String>().Utf8Value();
+        if (field != "address" && field != "ifindex") throw BadArg(env, "send", "unknown pktinfo key '" + field + "'");
+      }
       Napi::Value address = pktinfo.Get("address");
       if (!address.IsUndefined()) {
         SocketAddress parsed;

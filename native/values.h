@@ -12,6 +12,9 @@
 
 namespace abyss {
 
+// A value as an error message shows it: short, never throwing, whatever the value is.
+std::string Show(Napi::Value value, int depth = 0);
+
 struct EncodedOption {
   std::string name;
   std::string shown;        // the value as the error message names it
