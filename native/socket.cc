@@ -420,26 +420,24 @@ void NativeSocket::Connect(const Napi::CallbackInfo& info) {
   if (result != 0) throw SysError(env, "connect", "connect", errno);
 }
 
-Napi::Value NativeSocket::Sockname(const Napi::CallbackInfo& info) {
+// One end of the socket: getsockname or getpeername.
+Napi::Value NativeSocket::EndName(Napi::Env env, const char* operation, const char* syscall,
+                                  int (*name)(int, sockaddr*, socklen_t*)) {
   ErrorRealm realm(this);
-  Napi::Env env = info.Env();
   std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
-  RequireOpen(env, "sockname");
+  RequireOpen(env, operation);
   SocketAddress address;
   address.length = sizeof(address.storage);
-  if (getsockname(state_->fd, address.get(), &address.length) != 0) throw SysError(env, "sockname", "getsockname", errno);
+  if (name(state_->fd, address.get(), &address.length) != 0) throw SysError(env, operation, syscall, errno);
   return SocketInfoOf(env, address.get(), address.length);
 }
 
+Napi::Value NativeSocket::Sockname(const Napi::CallbackInfo& info) {
+  return EndName(info.Env(), "sockname", "getsockname", getsockname);
+}
+
 Napi::Value NativeSocket::Peername(const Napi::CallbackInfo& info) {
-  ErrorRealm realm(this);
-  Napi::Env env = info.Env();
-  std::shared_lock<std::shared_mutex> lock(state_->lifecycle);
-  RequireOpen(env, "peername");
-  SocketAddress address;
-  address.length = sizeof(address.storage);
-  if (getpeername(state_->fd, address.get(), &address.length) != 0) throw SysError(env, "peername", "getpeername", errno);
-  return SocketInfoOf(env, address.get(), address.length);
+  return EndName(info.Env(), "peername", "getpeername", getpeername);
 }
 
 // setopts(names: string[], values: unknown[], operation): every value is checked and encoded before

@@ -69,6 +69,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   void Connect(const Napi::CallbackInfo& info);
   Napi::Value Sockname(const Napi::CallbackInfo& info);
   Napi::Value Peername(const Napi::CallbackInfo& info);
+  Napi::Value EndName(Napi::Env env, const char* operation, const char* syscall, int (*name)(int, sockaddr*, socklen_t*));
   void Setopts(const Napi::CallbackInfo& info);
   Napi::Value Getopt(const Napi::CallbackInfo& info);
   Napi::Value Recv(const Napi::CallbackInfo& info);
