@@ -4,16 +4,6 @@
 #include <netinet/udp.h>
 #include <cstring>
 
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
-
 namespace abyss {
 
 namespace {

@@ -22,10 +22,6 @@
 #include "registry.h"
 #include "values.h"
 
-#ifndef SO_MEMINFO
-#define SO_MEMINFO 55
-#endif
-
 namespace abyss {
 
 namespace {
