@@ -26,7 +26,7 @@ async function fillUntilBlocked(sender: Socket, receiver: string): Promise<{ sen
   const pending: Promise<void>[] = [];
   for (let i = 0; i < 5000; i++) {
     const sending = UDP.send(sender, { local: receiver }, `d${i}`);
-    const settled = await Promise.race([sending.then(() => true), new Promise((resolve) => setImmediate(() => resolve(false)))]);
+    const settled = await Promise.race([sending.then(() => true, () => true), new Promise((resolve) => setImmediate(() => resolve(false)))]);
     if (!settled) {
       pending.push(sending);
       break;
