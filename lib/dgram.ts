@@ -13,7 +13,8 @@
  *   empty queue always takes one); a datagram beyond that is dropped and counted in
  *   `getstat().kernel.drops`, as the kernel drops what overflows a passive socket.
  * - `recv(socket, n, 0)` "polls once" by letting one turn of the event loop pass, in which
- *   libuv reads what the kernel holds; only a waiting call with a finite timeout arms a timer.
+ *   libuv reads what the kernel holds. Only a call that has to wait, with a finite timeout,
+ *   needs a timer: one per socket, re-armed only when a waiter is due sooner than it.
  * - `recvBatch` waits for the first datagram, then returns it with every datagram libuv
  *   read in the same turn of the event loop (up to `max`): the batch is served from
  *   `setImmediate`, one check phase after the reads.
@@ -280,7 +281,8 @@ interface Waiter {
   batch: number;
   resolve(value: RecvData | RecvData[]): void;
   reject(error: TransportError): void;
-  timer?: NodeJS.Timeout;
+  /** performance.now() when it times out; Infinity: never (or a zero timeout, see immediate). */
+  deadline: number;
   immediate?: NodeJS.Immediate;
 }
 
@@ -307,6 +309,14 @@ interface State {
   waiters: Waiter[];
   serveScheduled: boolean;
   referenced: boolean;
+  unrefScheduled: boolean;
+  /**
+   * One timer per socket for the waiters' deadlines, due at `timerDue`. It is re-armed only
+   * when a waiter must time out sooner, so a busy loop of recv(…, 1000) does not pay a timer
+   * per call. It is unref'd: the socket itself keeps the loop alive while anything waits.
+   */
+  timer?: NodeJS.Timeout;
+  timerDue: number;
   sends: Set<PendingSend>;
   sendPending: number;
   peer?: { address: string; port: number };
@@ -360,13 +370,25 @@ function openState(socket: unknown, operation: string): State {
   return state;
 }
 
-/** The socket keeps the event loop alive only while a recv waits on it, as UDP's do. */
+/**
+ * The socket keeps the event loop alive only while a recv waits on it, as UDP's do. Letting
+ * go waits a microtask: the caller usually waits again at once.
+ */
 function updateRef(state: State): void {
   const wanted = state.waiters.length > 0;
   if (wanted === state.referenced || state.closed) return;
-  state.referenced = wanted;
-  if (wanted) state.dgram.ref();
-  else state.dgram.unref();
+  if (wanted) {
+    state.referenced = true;
+    state.dgram.ref();
+  } else if (!state.unrefScheduled) {
+    state.unrefScheduled = true;
+    queueMicrotask(() => {
+      state.unrefScheduled = false;
+      if (state.waiters.length > 0 || !state.referenced || state.closed) return;
+      state.referenced = false;
+      state.dgram.unref();
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -432,7 +454,6 @@ function take(state: State, numBytes: number, batch: number): RecvData | RecvDat
 }
 
 function settle(waiter: Waiter): Waiter {
-  clearTimeout(waiter.timer);
   if (waiter.immediate) clearImmediate(waiter.immediate);
   return waiter;
 }
@@ -505,12 +526,31 @@ function withdraw(state: State, waiter: Waiter, error: TransportError): void {
   updateRef(state);
 }
 
-function arm(state: State, waiter: Waiter, timeout: number, operation: string): void {
-  const step = Math.min(timeout, MAX_TIMER);
-  waiter.timer = setTimeout(() => {
-    if (timeout > step) return arm(state, waiter, timeout - step, operation);
-    withdraw(state, waiter, new TransportError('timeout', `${operation}: nothing arrived in time`));
-  }, step);
+/** Makes sure the socket's timer fires by `deadline`. */
+function armBy(state: State, deadline: number): void {
+  if (state.timer && state.timerDue <= deadline) return;
+  clearTimeout(state.timer);
+  const delay = Math.min(Math.max(0, Math.ceil(deadline - performance.now())), MAX_TIMER);
+  state.timerDue = performance.now() + delay;
+  state.timer = setTimeout(() => expire(state), delay);
+  state.timer.unref();
+}
+
+/** The socket's timer fired: every waiter past its deadline times out; re-arm for the next. */
+function expire(state: State): void {
+  state.timer = undefined;
+  if (state.closed) return;
+  // Timers may fire up to a millisecond early by performance.now(): that counts as due.
+  const now = performance.now() + 1;
+  let next = Infinity;
+  for (const waiter of [...state.waiters]) {
+    if (waiter.deadline <= now) {
+      withdraw(state, waiter, new TransportError('timeout', `${waiter.batch ? 'recvBatch' : 'recv'}: nothing arrived in time`));
+    } else if (waiter.deadline < next) {
+      next = waiter.deadline;
+    }
+  }
+  if (next !== Infinity) armBy(state, next);
 }
 
 function receive(socket: unknown, numBytes: number, batch: number, timeout: unknown): Promise<RecvData | RecvData[]> {
@@ -525,7 +565,7 @@ function receive(socket: unknown, numBytes: number, batch: number, timeout: unkn
     return Promise.reject(error);
   }
   return new Promise((resolve, reject) => {
-    const waiter: Waiter = { numBytes, batch, resolve, reject };
+    const waiter: Waiter = { numBytes, batch, resolve, reject, deadline: wait === 0 ? Infinity : performance.now() + wait };
     if (wait === 0) {
       // Poll once: let the event loop reach its poll phase, where libuv reads the kernel.
       waiter.immediate = setImmediate(() => {
@@ -535,7 +575,7 @@ function receive(socket: unknown, numBytes: number, batch: number, timeout: unkn
         });
       });
     } else if (wait !== Infinity) {
-      arm(state, waiter, wait, operation);
+      armBy(state, waiter.deadline);
     }
     state.waiters.push(waiter);
     if (queued(state) > 0) scheduleServe(state);
@@ -847,6 +887,8 @@ function newState(socket: dgram.Socket, family: Family, created: { reuseaddr: bo
     waiters: [],
     serveScheduled: false,
     referenced: true,
+    unrefScheduled: false,
+    timerDue: 0,
     sends: new Set(),
     sendPending: 0,
     counters: { recv_oct: 0, recv_cnt: 0, recv_max: 0, recv_avg: 0, recv_dvi: 0, send_oct: 0, send_cnt: 0, send_max: 0, send_avg: 0 },
@@ -946,6 +988,8 @@ function shut(state: State): void {
   } catch {
     // already closed underneath
   }
+  clearTimeout(state.timer);
+  state.timer = undefined;
   state.queue.length = 0;
   state.head = 0;
   state.queuedBytes = 0;
