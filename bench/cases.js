@@ -1,23 +1,48 @@
-// One benchmark case in a process of its own: `node bench/cases.js ROLE IMPL [args…]`.
-// Prints {"port"} first when it receives, then one JSON line with what it measured.
+// One measured side of a benchmark case, in a process of its own:
+//   node bench/cases.js receive IMPL IDLE_S              prints {"port"}, then what it received
+//   node bench/cases.js send IMPL PORT SECONDS SIZE      prints what it sent
+//   node bench/cases.js ping IMPL PORT COUNT SIZE        prints round-trip percentiles
+// IMPL names the implementation and the call (see IMPLS below). Every line on stdout is JSON;
+// a failure is {"error": "..."} and exit code 1. CPU is this process's (process.cpuUsage),
+// from the first datagram on for receivers and over the whole loop for senders.
 'use strict';
 const dgram = require('node:dgram');
 const path = require('node:path');
-const { UDP } = require(path.join(__dirname, '..', 'dist'));
 
-const [role, impl, ...args] = process.argv.slice(2);
-const RCVBUF = 4 << 20;
-const IDLE_MS = 1000;
+const dist = path.join(__dirname, '..', 'dist');
 const say = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
-const cpuSeconds = (start) => {
+const RCVBUF = 4 << 20;
+/** How many datagrams go in one recvBatch / sendBatch / in flight for raw dgram. */
+const BATCH = 64;
+const LOOPBACK = '127.0.0.1';
+
+function cpuSince(start) {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
-};
+}
 
-/** Receives until nothing came for IDLE_MS after the first datagram. */
-async function receive() {
+/** The Transport an IMPL runs on: abyss-transport's UDP, or DgramUDP (node:dgram). */
+function transport(impl) {
+  if (impl.startsWith('dgramudp')) return require(path.join(dist, 'dgram')).DgramUDP;
+  if (impl.startsWith('udp')) return require(dist).UDP;
+  return undefined;
+}
+
+function failure(error) {
+  const reason = error && error.reason ? `${error.reason}: ${error.message}` : String(error && error.message || error);
+  say({ error: reason.split('\n')[0] });
+  process.exit(1);
+}
+
+// ----------------------------------------------------------------------------------------
+// receive: udp-recv, udp-recvBatch, dgramudp-recv, dgramudp-recvBatch, dgram-raw,
+//          udp-gro (recvBatch with UDP_GRO), dgramudp-gro
+
+async function receive(impl, idleSeconds) {
+  const idle = idleSeconds * 1000;
   let received = 0;
   let bytes = 0;
+  let calls = 0;
   let first = 0;
   let last = 0;
   let cpu;
@@ -30,133 +55,188 @@ async function receive() {
     received += count;
     bytes += size;
   };
-  const finish = () => say({ received, bytes, seconds: (last - first) / 1000, cpu: first ? cpuSeconds(cpu) : 0 });
+  const report = (extra = {}) => say({ received, bytes, calls, seconds: (last - first) / 1000, cpu: first ? cpuSince(cpu) : 0, ...extra });
 
-  if (impl === 'dgram') {
+  if (impl === 'dgram-raw') {
     const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: RCVBUF });
-    socket.bind(0, '127.0.0.1', () => say({ port: socket.address().port }));
+    await new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, LOOPBACK, resolve);
+    });
+    say({ port: socket.address().port });
     socket.on('message', (message) => arrived(1, message.length));
-    const idle = setInterval(() => {
-      if (first && performance.now() - last > IDLE_MS) {
-        clearInterval(idle);
-        socket.close();
-        finish();
-      }
-    }, 100);
-    return;
+    await new Promise((resolve) => {
+      const started = performance.now();
+      const check = setInterval(() => {
+        const quiet = first ? performance.now() - last : performance.now() - started;
+        if (quiet > (first ? 1000 : idle)) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    calls = received;
+    socket.close();
+    return report();
   }
-  const gro = impl === 'gro';
-  const socket = UDP.listen(0, { ip: '127.0.0.1', recbuf: RCVBUF, gro });
-  say({ port: UDP.sockname(socket).port });
-  let timeout = 30000;
+
+  const T = transport(impl);
+  const gro = impl.endsWith('-gro');
+  const batch = gro || impl.endsWith('recvBatch');
+  const socket = T.listen(0, { ip: LOOPBACK, recbuf: RCVBUF, ...(gro ? { gro: true } : {}) });
+  say({ port: T.sockname(socket).port });
+  let timeout = idle;
   for (;;) {
     try {
-      if (impl === 'recv') {
-        const datagram = await UDP.recv(socket, 0, timeout);
-        arrived(1, datagram.data.length);
-      } else {
-        for (const datagram of await UDP.recvBatch(socket, 64, timeout)) {
-          const segment = datagram.ancillary?.segmentSize;
-          arrived(segment ? Math.ceil(datagram.data.length / segment) : 1, datagram.data.length);
+      if (batch) {
+        const records = await T.recvBatch(socket, BATCH, timeout);
+        calls++;
+        for (const record of records) {
+          const segment = record.ancillary && record.ancillary.segmentSize;
+          arrived(segment ? Math.ceil(record.data.length / segment) : 1, record.data.length);
         }
+      } else {
+        const record = await T.recv(socket, 0, timeout);
+        calls++;
+        arrived(1, record.data.length);
       }
-      timeout = IDLE_MS;
+      timeout = 1000;
     } catch (error) {
       if (error.reason !== 'timeout') throw error;
       break;
     }
   }
-  UDP.close(socket);
-  finish();
+  const { kernel } = T.getstat(socket);
+  T.close(socket);
+  return report({ drops: kernel.drops });
 }
 
-/** Sends to PORT for SECONDS as fast as the implementation allows. */
-async function send() {
-  const port = Number(args[0]);
-  const seconds = Number(args[1]);
-  const size = Number(args[2]);
+// ----------------------------------------------------------------------------------------
+// send: udp-send, udp-sendBatch, dgramudp-send, dgramudp-sendBatch, dgram-raw,
+//       udp-gso, dgramudp-gso (SIZE is then the segment size)
+
+async function send(impl, port, seconds, size) {
   const payload = Buffer.alloc(size, 'x');
   let sent = 0;
   let bytes = 0;
-  const cpu = process.cpuUsage();
+  let calls = 0;
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
-  if (impl === 'dgram') {
+  let cpu;
+
+  if (impl === 'dgram-raw') {
+    // The fast node:dgram idiom: a window of sends in flight, callbacks refill it.
     const socket = dgram.createSocket('udp4');
-    await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    // Keep a window of sends in flight, as a busy server would.
-    await new Promise((resolve) => {
+    await new Promise((resolve) => socket.bind(0, LOOPBACK, resolve));
+    cpu = process.cpuUsage();
+    await new Promise((resolve, reject) => {
       let inFlight = 0;
+      let stop = false;
+      const done = (error) => {
+        inFlight--;
+        if (error) return reject(error);
+        sent++;
+        if (!stop && elapsed() >= seconds) stop = true;
+        if (!stop) pump();
+        else if (inFlight === 0) resolve();
+      };
       const pump = () => {
-        while (inFlight < 64 && elapsed() < seconds) {
+        while (inFlight < BATCH) {
           inFlight++;
-          socket.send(payload, port, '127.0.0.1', () => {
-            inFlight--;
-            sent++;
-            if (elapsed() < seconds) pump();
-            else if (inFlight === 0) resolve();
-          });
+          calls++;
+          socket.send(payload, port, LOOPBACK, done);
         }
       };
       pump();
     });
+    const result = { sent, bytes: sent * size, calls, seconds: elapsed(), cpu: cpuSince(cpu) };
     socket.close();
-  } else {
-    const socket = UDP.open(0, { ip: '127.0.0.1' });
-    if (impl === 'send') {
-      while (elapsed() < seconds) {
-        for (let i = 0; i < 64; i++) await UDP.send(socket, '127.0.0.1', port, payload);
-        sent += 64;
-      }
-    } else if (impl === 'sendBatch') {
-      const batch = Array.from({ length: 64 }, () => ({ address: '127.0.0.1', port, data: payload }));
-      while (elapsed() < seconds) sent += await UDP.sendBatch(socket, batch);
-    } else if (impl === 'gso') {
-      const segment = size;
-      const big = Buffer.alloc(Math.floor(65000 / segment) * segment, 'g');
-      while (elapsed() < seconds) {
-        await UDP.send(socket, '127.0.0.1', port, { segmentSize: segment }, big);
-        bytes += big.length;
-      }
-    }
-    UDP.close(socket);
+    return say(result);
   }
-  say({ sent, bytes: bytes || sent * size, seconds: elapsed(), cpu: cpuSeconds(cpu) });
+
+  const T = transport(impl);
+  const socket = T.open(0, { ip: LOOPBACK });
+  cpu = process.cpuUsage();
+  if (impl.endsWith('-send')) {
+    while (elapsed() < seconds) {
+      for (let i = 0; i < BATCH; i++) await T.send(socket, LOOPBACK, port, payload);
+      sent += BATCH;
+      calls += BATCH;
+    }
+    bytes = sent * size;
+  } else if (impl.endsWith('-sendBatch')) {
+    const messages = Array.from({ length: BATCH }, () => ({ address: LOOPBACK, port, data: payload }));
+    while (elapsed() < seconds) {
+      sent += await T.sendBatch(socket, messages);
+      calls++;
+    }
+    bytes = sent * size;
+  } else if (impl.endsWith('-gso')) {
+    const segment = size;
+    const big = Buffer.alloc(Math.floor(65000 / segment) * segment, 'g');
+    const ancillary = { segmentSize: segment };
+    while (elapsed() < seconds) {
+      await T.send(socket, LOOPBACK, port, ancillary, big);
+      bytes += big.length;
+      calls++;
+    }
+    sent = Math.ceil(bytes / segment);
+  } else {
+    throw new Error(`unknown send implementation ${impl}`);
+  }
+  const result = { sent, bytes, calls, seconds: elapsed(), cpu: cpuSince(cpu) };
+  T.close(socket);
+  return say(result);
 }
 
-/** COUNT round trips to an echo at PORT; latency percentiles in microseconds. */
-async function ping() {
-  const port = Number(args[0]);
-  const count = Number(args[1]);
-  const payload = Buffer.alloc(Number(args[2]), 'p');
-  const samples = [];
-  if (impl === 'dgram') {
+// ----------------------------------------------------------------------------------------
+// ping: udp, dgramudp, dgram-raw. COUNT timed round trips after COUNT/10 warm-up ones.
+
+async function ping(impl, port, count, size) {
+  const payload = Buffer.alloc(size, 'p');
+  const samples = new Float64Array(count);
+  const warmup = Math.floor(count / 10);
+  let roundTrip;
+  let close;
+  if (impl === 'dgram-raw') {
     const socket = dgram.createSocket('udp4');
-    await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    for (let i = 0; i < count; i++) {
-      const start = performance.now();
-      await new Promise((resolve) => {
-        socket.once('message', resolve);
-        socket.send(payload, port, '127.0.0.1');
-      });
-      samples.push((performance.now() - start) * 1000);
-    }
-    socket.close();
+    await new Promise((resolve) => socket.bind(0, LOOPBACK, resolve));
+    let waiting;
+    socket.on('message', () => waiting && waiting());
+    roundTrip = () => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no echo within 2 s')), 2000);
+      waiting = () => {
+        clearTimeout(timer);
+        waiting = undefined;
+        resolve();
+      };
+      socket.send(payload, port, LOOPBACK);
+    });
+    close = () => socket.close();
   } else {
-    const socket = UDP.open(0, { ip: '127.0.0.1' });
-    for (let i = 0; i < count; i++) {
-      const start = performance.now();
-      await UDP.send(socket, '127.0.0.1', port, payload);
-      await UDP.recv(socket, 0, 5000);
-      samples.push((performance.now() - start) * 1000);
-    }
-    UDP.close(socket);
+    const T = transport(impl);
+    const socket = T.open(0, { ip: LOOPBACK });
+    roundTrip = async () => {
+      await T.send(socket, LOOPBACK, port, payload);
+      await T.recv(socket, 0, 2000);
+    };
+    close = () => T.close(socket);
   }
-  samples.sort((a, b) => a - b);
-  say({ p50: samples[Math.floor(count / 2)], p99: samples[Math.floor((count * 99) / 100)] });
+  for (let i = -warmup; i < count; i++) {
+    const start = performance.now();
+    await roundTrip();
+    if (i >= 0) samples[i] = (performance.now() - start) * 1000;
+  }
+  close();
+  samples.sort();
+  say({ count, p50: samples[Math.floor(count / 2)], p99: samples[Math.floor((count * 99) / 100)] });
 }
 
-({ receive, send, ping })[role]().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+const [role, impl, ...args] = process.argv.slice(2);
+const roles = { receive, send, ping };
+if (!roles[role]) failure(new Error(`unknown role ${role}`));
+try {
+  roles[role](impl, ...args.map(Number)).catch(failure);
+} catch (error) {
+  failure(error);
+}

@@ -1,225 +1,585 @@
 #!/usr/bin/env node
-// `npm run bench`: this package against node:dgram (and both against C) on this machine, in
-// one run. Every measured side runs in a process of its own; CPU is the process's CPU time.
+// `npm run bench`: abyss-transport's UDP against node:dgram (through DgramUDP, the same
+// Transport API, and raw) and against C, on this machine, in one run. Every measured side
+// runs in a process of its own (bench/cases.js, bench/bin/udpbench); CPU is that process's
+// CPU time, not wall time. Loopback only.
+//
 //   --size N        datagram size for receive, send and echo (default 64)
 //   --duration S    seconds per throughput case (default 3)
-//   --cases LIST    recv,send,echo,gso,gro (default all)
-//   --quick         1 second per case, fewer round trips
+//   --cases LIST    recv,recvBatch,send,sendBatch,echo,gso,gro (default all)
+//   --quick         1 s per case and fewer round trips
+//
+// Prints progress on stderr and a table on stdout; writes bench/results/<timestamp>.json,
+// bench/results/latest.json and bench/results/latest.svg.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
 const root = path.join(__dirname, '..');
-const bin = path.join(__dirname, 'bin', 'udpbench');
-const cases = path.join(__dirname, 'cases.js');
+const binDir = path.join(__dirname, 'bin');
+const cSources = path.join(__dirname, 'c');
+const casesScript = path.join(__dirname, 'cases.js');
+const resultsDir = path.join(__dirname, 'results');
+const udpbench = path.join(binDir, 'udpbench');
 
-function options() {
-  const argv = process.argv.slice(2);
-  const value = (name, fallback) => {
-    const index = argv.indexOf(`--${name}`);
-    return index >= 0 ? argv[index + 1] : fallback;
-  };
-  const quick = argv.includes('--quick');
-  const chosen = {
-    size: Number(value('size', 64)),
-    duration: Number(value('duration', quick ? 1 : 3)),
-    cases: value('cases', 'recv,send,echo,gso,gro').split(','),
-    pings: quick ? 2000 : 10000,
-  };
-  if (!(chosen.size >= 1 && chosen.size <= 65000) || !(chosen.duration > 0)) {
-    console.error('usage: npm run bench -- [--size 1..65000] [--duration SECONDS] [--cases recv,send,echo,gso,gro] [--quick]');
-    process.exit(2);
-  }
-  return chosen;
+const ALL_CASES = ['recv', 'recvBatch', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
+const SEGMENT = 1400;
+/** How long a receiver waits for the first datagram. */
+const FIRST_WAIT_S = 10;
+
+function usage(message) {
+  if (message) process.stderr.write(`bench: ${message}\n`);
+  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
+  process.exit(2);
 }
 
-function prepare() {
-  if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
-    progress('compiling the TypeScript facade');
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+function parseOptions(argv) {
+  const options = { size: 64, duration: 3, cases: [...ALL_CASES], quick: false, pings: 10000 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${arg} needs a value`);
+      return argv[++i];
+    };
+    if (arg === '--size') options.size = Number(value());
+    else if (arg === '--duration') options.duration = Number(value());
+    else if (arg === '--cases') options.cases = value().split(',').map((name) => name.trim()).filter(Boolean);
+    else if (arg === '--quick') options.quick = true;
+    else if (arg === '--help' || arg === '-h') usage();
+    else usage(`unknown argument ${arg}`);
   }
-  const source = path.join(__dirname, 'c', 'udpbench.c');
-  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(source).mtimeMs) {
-    progress('building the C reference (cc -O2)');
-    fs.mkdirSync(path.dirname(bin), { recursive: true });
-    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', bin, source], { stdio: 'inherit' });
+  if (options.quick) {
+    if (!argv.includes('--duration')) options.duration = 1;
+    options.pings = 2000;
   }
+  if (!Number.isInteger(options.size) || options.size < 1 || options.size > 65507) usage('--size must be an integer from 1 to 65507');
+  if (!(options.duration > 0 && options.duration <= 60)) usage('--duration must be a number of seconds from 0 to 60');
+  const unknown = options.cases.filter((name) => !ALL_CASES.includes(name));
+  if (unknown.length > 0 || options.cases.length === 0) usage(`unknown case(s): ${unknown.join(', ') || '(none given)'}`);
+  return options;
 }
 
-function progress(text) {
-  process.stderr.write(`[bench] ${text}\n`);
+const progress = (text) => process.stderr.write(`[bench] ${text}\n`);
+
+// ----------------------------------------------------------------------------------------
+// Building what is measured
+
+function newestMtime(dir, filter) {
+  let newest = 0;
+  for (const name of fs.readdirSync(dir)) {
+    if (filter(name)) newest = Math.max(newest, fs.statSync(path.join(dir, name)).mtimeMs);
+  }
+  return newest;
 }
+
+/** Compiles lib/ to dist/ when dist is missing or older than lib; returns a reason it failed. */
+function buildFacade() {
+  const lib = path.join(root, 'lib');
+  const dist = path.join(root, 'dist');
+  const wanted = fs.readdirSync(lib).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
+    .map((name) => path.join(dist, name.replace(/\.ts$/, '.js')));
+  const stale = wanted.some((file) => !fs.existsSync(file)) ||
+    Math.min(...wanted.map((file) => fs.statSync(file).mtimeMs)) < newestMtime(lib, (name) => name.endsWith('.ts'));
+  if (!stale) return undefined;
+  progress('compiling the TypeScript facade (npx tsc -p tsconfig.build.json)');
+  const result = spawnSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
+  if (result.status !== 0) {
+    const output = `${result.stdout || ''}${result.stderr || ''}`.split('\n').filter((line) => line && !line.includes('npm warn'));
+    process.stderr.write(`${output.join('\n')}\n`);
+    return `tsc failed: ${output[0] || result.error?.message || 'exit ' + result.status}`;
+  }
+  return undefined;
+}
+
+/** Compiles bench/c/*.c to bench/bin/ when missing or stale; returns a reason it failed. */
+function buildC() {
+  fs.mkdirSync(binDir, { recursive: true });
+  for (const source of fs.readdirSync(cSources).filter((name) => name.endsWith('.c'))) {
+    const from = path.join(cSources, source);
+    const to = path.join(binDir, source.replace(/\.c$/, ''));
+    if (fs.existsSync(to) && fs.statSync(to).mtimeMs >= fs.statSync(from).mtimeMs) continue;
+    progress(`compiling ${path.relative(root, from)} (cc -O2)`);
+    const result = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', to, from], { encoding: 'utf8' });
+    if (result.status !== 0) {
+      process.stderr.write(result.stderr || '');
+      return `cc failed: ${(result.stderr || result.error?.message || '').split('\n')[0]}`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether a module loads in a fresh process (the native addon may be missing or broken). */
+function loads(expression) {
+  const result = spawnSync(process.execPath, ['-e', expression], { cwd: root, encoding: 'utf8', timeout: 20000 });
+  if (result.status === 0) return undefined;
+  const lines = `${result.stderr || ''}`.split('\n').map((line) => line.trim()).filter(Boolean);
+  const message = lines.find((line) => /^[A-Za-z]*Error\b.*:/.test(line)) || lines.find((line) => /rror/.test(line)) || lines[0] || `exit ${result.status}`;
+  return message.length > 160 ? `${message.slice(0, 157)}...` : message;
+}
+
+// ----------------------------------------------------------------------------------------
+// Child processes: every one is tracked and killed at the end
 
 const children = new Set();
-process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+function killAll() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
 
-/** Starts a process; `first()` is its first JSON line, `last()` its final one. */
+class Unavailable extends Error {}
+
+/** A child whose stdout is JSON lines; next(ms) is the next one (an {error} line throws Unavailable). */
 function start(command, args) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, args.map(String), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  let lastLine;
+  const lines = [];
+  const waiting = [];
+  let stderr = '';
+  let ended = false;
+  const wake = () => {
+    while (waiting.length > 0 && (lines.length > 0 || ended)) waiting.shift()();
+  };
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    wake();
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  child.on('error', (error) => {
+    stderr += error.message;
+  });
+  child.on('close', () => {
+    ended = true;
+    children.delete(child);
+    wake();
+  });
+  const name = `${path.basename(command) === path.basename(process.execPath) ? 'node cases.js' : path.basename(command)} ${args.slice(0, 2).join(' ')}`;
   return {
     child,
-    async first() {
-      const { value } = await lines.next();
-      return JSON.parse(value);
+    next(ms) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const index = waiting.indexOf(take);
+          if (index >= 0) waiting.splice(index, 1);
+          reject(new Error(`${name}: no answer within ${Math.round(ms / 1000)} s`));
+        }, ms);
+        function take() {
+          clearTimeout(timer);
+          if (lines.length === 0) {
+            const why = stderr.split('\n').map((line) => line.trim()).filter(Boolean).find((line) => /rror/.test(line)) || stderr.trim().split('\n')[0];
+            return reject(new Unavailable(`${name} exited${why ? `: ${why}` : ''}`));
+          }
+          const line = lines.shift();
+          let value;
+          try {
+            value = JSON.parse(line);
+          } catch {
+            return reject(new Error(`${name}: not JSON: ${line}`));
+          }
+          if (value.error) return reject(new Unavailable(value.error));
+          resolve(value);
+        }
+        waiting.push(take);
+        wake();
+      });
     },
-    async last() {
-      for await (const line of lines) lastLine = line;
-      await exited;
-      children.delete(child);
-      if (!lastLine) throw new Error(`${path.basename(command)} ${args.join(' ')} printed nothing`);
-      return JSON.parse(lastLine);
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
 }
 
-const node = (role, impl, ...args) => start(process.execPath, [cases, role, impl, ...args.map(String)]);
-const c = (...args) => start(bin, args.map(String));
+const c = (...args) => start(udpbench, args);
+const node = (...args) => start(process.execPath, [casesScript, ...args]);
 
-async function receiveCase(impl, { duration, size }) {
-  const receiver = impl === 'c' ? c('sink', 30) : node('receive', impl);
-  const { port } = await receiver.first();
-  const sender = c('flood', port, duration, size);
-  const { sent } = await sender.last();
-  const got = await receiver.last();
-  return { sent, received: got.received, pps: got.received / got.seconds, nsPerDatagram: (got.cpu / got.received) * 1e9, loss: 1 - got.received / sent };
+// ----------------------------------------------------------------------------------------
+// The cases
+
+/** Receive: a C sendmmsg flood (fixed count and duration) from a separate process. */
+async function receiveCase(row, options, spawned) {
+  const receiver = spawned(row.id === 'c' ? c('sink', FIRST_WAIT_S) : node('receive', row.id, FIRST_WAIT_S));
+  const { port } = await receiver.next(20000);
+  const count = Math.round(options.duration * 5e6); // more than one core sends: the duration decides
+  const flood = spawned(c('flood', port, options.duration, options.size, count));
+  const offered = await flood.next(options.duration * 1000 + 15000);
+  const got = await receiver.next(FIRST_WAIT_S * 1000 + 15000);
+  if (got.received === 0) throw new Unavailable('nothing was received');
+  return {
+    sent: offered.sent,
+    offeredPps: offered.sent / offered.seconds,
+    received: got.received,
+    pps: got.received / Math.max(got.seconds, 1e-9),
+    cpuNs: (got.cpu / got.received) * 1e9,
+    cpuSeconds: got.cpu,
+    loss: Math.max(0, 1 - got.received / offered.sent),
+    perCall: got.calls ? got.received / got.calls : undefined,
+  };
 }
 
-async function sendCase(impl, { duration, size }) {
-  const sink = c('sink', 30);
-  const { port } = await sink.first();
-  const sender = impl === 'c' ? c('send', port, duration, size) : node('send', impl, port, duration, size);
-  const sent = await sender.last();
-  const got = await sink.last();
-  return { sent: sent.sent, received: got.received, pps: sent.sent / sent.seconds, nsPerDatagram: (sent.cpu / sent.sent) * 1e9 };
+/** Send: as fast as the implementation allows, to a C recvmmsg sink. */
+async function sendCase(row, options, spawned) {
+  const sink = spawned(c('sink', FIRST_WAIT_S));
+  const { port } = await sink.next(20000);
+  const sender = spawned(row.id === 'c' ? c('send', port, options.duration, options.size)
+    : row.id === 'c-gso' ? c('sendgso', port, options.duration, options.size)
+      : node('send', row.id, port, options.duration, options.size));
+  const sent = await sender.next(options.duration * 1000 + 30000);
+  const got = await sink.next(FIRST_WAIT_S * 1000 + 15000);
+  return {
+    sent: sent.sent,
+    pps: sent.sent / sent.seconds,
+    cpuNs: (sent.cpu / sent.sent) * 1e9,
+    cpuSeconds: sent.cpu,
+    delivered: sent.sent ? got.received / sent.sent : 0,
+  };
 }
 
-async function echoCase(impl, { size, pings }) {
-  const echo = c('echo');
-  const { port } = await echo.first();
-  const client = impl === 'c' ? c('ping', port, pings, size) : node('ping', impl, port, pings, size);
-  const result = await client.last();
-  echo.child.kill();
-  return result;
+/** Echo: sequential round trips to a C echo in another process. */
+async function echoCase(row, options, spawned) {
+  const echo = spawned(c('echo'));
+  const { port } = await echo.next(20000);
+  const client = spawned(row.id === 'c' ? c('ping', port, options.pings, options.size) : node('ping', row.id, port, options.pings, options.size));
+  const result = await client.next(60000);
+  echo.kill();
+  return { p50: result.p50, p99: result.p99, count: result.count };
 }
 
-async function gsoCase(impl, { duration }) {
-  const segment = 1400;
-  const sink = c('sink', 30, 'gro');
-  const { port } = await sink.first();
-  const sender = impl === 'c' ? c('gso', port, duration, segment) : node('send', 'gso', port, duration, segment);
-  const sent = await sender.last();
-  const got = await sink.last();
-  return { gbps: (sent.bytes * 8) / sent.seconds / 1e9, receivedGbps: (got.bytes * 8) / Math.max(got.seconds, 1e-9) / 1e9, cpu: sent.cpu };
+/** GSO: UDP_SEGMENT sends of 1400-byte segments to a C sink with UDP_GRO. */
+async function gsoCase(row, options, spawned) {
+  const sink = spawned(c('sink', FIRST_WAIT_S, 'gro'));
+  const { port } = await sink.next(20000);
+  const sender = spawned(row.id === 'c' ? c('gso', port, options.duration, SEGMENT) : node('send', row.id, port, options.duration, SEGMENT));
+  const sent = await sender.next(options.duration * 1000 + 30000);
+  const got = await sink.next(FIRST_WAIT_S * 1000 + 15000);
+  return {
+    gbps: (sent.bytes * 8) / sent.seconds / 1e9,
+    receivedGbps: (got.bytes * 8) / Math.max(got.seconds, 1e-9) / 1e9,
+    cpuPerGB: sent.cpu / (sent.bytes / 1e9),
+    cpuSeconds: sent.cpu,
+    delivered: sent.bytes ? got.bytes / sent.bytes : 0,
+  };
 }
 
-async function groCase(impl, { duration }) {
-  const receiver = impl === 'c' ? c('sink', 30, 'gro') : node('receive', 'gro');
-  const { port } = await receiver.first();
-  const sender = c('gso', port, duration, 1400);
-  const sent = await sender.last();
-  const got = await receiver.last();
-  return { gbps: (got.bytes * 8) / got.seconds / 1e9, loss: 1 - got.bytes / sent.bytes, cpu: got.cpu };
+/** GRO: a C UDP_SEGMENT flood into a receiver with UDP_GRO on. */
+async function groCase(row, options, spawned) {
+  const receiver = spawned(row.id === 'c' ? c('sink', FIRST_WAIT_S, 'gro') : node('receive', row.id, FIRST_WAIT_S));
+  const { port } = await receiver.next(20000);
+  const flood = spawned(c('gso', port, options.duration, SEGMENT));
+  const sent = await flood.next(options.duration * 1000 + 15000);
+  const got = await receiver.next(FIRST_WAIT_S * 1000 + 15000);
+  if (got.bytes === 0) throw new Unavailable('nothing was received');
+  return {
+    gbps: (got.bytes * 8) / Math.max(got.seconds, 1e-9) / 1e9,
+    offeredGbps: (sent.bytes * 8) / sent.seconds / 1e9,
+    cpuPerGB: got.cpu / (got.bytes / 1e9),
+    cpuSeconds: got.cpu,
+    loss: Math.max(0, 1 - got.bytes / sent.bytes),
+  };
 }
 
-const PLAN = {
-  recv: { title: 'receive (C flood)', run: receiveCase, impls: ['recv', 'recvBatch', 'dgram', 'c'], metric: 'nsPerDatagram' },
-  send: { title: 'send (to a C sink)', run: sendCase, impls: ['send', 'sendBatch', 'dgram', 'c'], metric: 'nsPerDatagram' },
-  echo: { title: 'echo round trip', run: echoCase, impls: ['udp', 'dgram', 'c'], metric: 'p50' },
-  gso: { title: 'GSO send, 1400-byte segments', run: gsoCase, impls: ['udp', 'c'], metric: 'gbps' },
-  gro: { title: 'GRO receive, 1400-byte segments', run: groCase, impls: ['udp', 'c'], metric: 'gbps' },
+// kind: which build a row needs (udp: the native addon, dgramudp: dist/dgram.js, dgram, c).
+// select: the --cases name that turns it on (baselines run with any case of their group).
+// api: rows with the same api are compared ("vs dgram" is against DgramUDP's row of that api).
+const GROUPS = [
+  {
+    id: 'receive', title: 'Receive: C sendmmsg flood from another process', run: receiveCase, cases: ['recv', 'recvBatch'],
+    rows: [
+      { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', select: 'recv', api: 'recv' },
+      { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
+      { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', select: 'recv', api: 'recv', baseline: true },
+      { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', select: 'recvBatch', api: 'recvBatch', baseline: true },
+      { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
+      { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
+    ],
+  },
+  {
+    id: 'send', title: 'Send: to a C recvmmsg sink in another process', run: sendCase, cases: ['send', 'sendBatch'],
+    rows: [
+      { id: 'udp-send', label: 'UDP.send', kind: 'udp', select: 'send', api: 'send' },
+      { id: 'udp-sendBatch', label: 'UDP.sendBatch(64)', kind: 'udp', select: 'sendBatch', api: 'sendBatch', cref: 'c-gso' },
+      { id: 'dgramudp-send', label: 'DgramUDP.send', kind: 'dgramudp', select: 'send', api: 'send', baseline: true },
+      { id: 'dgramudp-sendBatch', label: 'DgramUDP.sendBatch(64)', kind: 'dgramudp', select: 'sendBatch', api: 'sendBatch', baseline: true },
+      { id: 'dgram-raw', label: 'node:dgram, 64 in flight', kind: 'dgram', api: 'send' },
+      { id: 'c', label: 'C sendmmsg(64)', kind: 'c', api: 'send' },
+      { id: 'c-gso', label: 'C UDP_SEGMENT, 64 per send', kind: 'c', select: 'sendBatch', api: 'sendBatch', note: 'what UDP.sendBatch does with equal messages to one destination' },
+    ],
+  },
+  {
+    id: 'echo', title: 'Echo round trip (C echo in another process; median of 3 interleaved rounds)', run: echoCase, cases: ['echo'], rounds: 3,
+    rows: [
+      { id: 'udp', label: 'UDP send+recv', kind: 'udp', select: 'echo', api: 'echo' },
+      { id: 'dgramudp', label: 'DgramUDP send+recv', kind: 'dgramudp', select: 'echo', api: 'echo', baseline: true },
+      { id: 'dgram-raw', label: "node:dgram send+'message'", kind: 'dgram', api: 'echo' },
+      { id: 'c', label: 'C sendto+recv', kind: 'c', api: 'echo' },
+    ],
+  },
+  {
+    id: 'gso', title: `GSO send: ${SEGMENT}-byte segments, ~64 KiB per send, to a C GRO sink`, run: gsoCase, cases: ['gso'],
+    rows: [
+      { id: 'udp-gso', label: 'UDP.send {segmentSize}', kind: 'udp', select: 'gso', api: 'gso' },
+      { id: 'dgramudp-gso', label: 'DgramUDP.send {segmentSize}', kind: 'dgramudp', select: 'gso', api: 'gso', baseline: true },
+      { id: 'c', label: 'C UDP_SEGMENT sendto', kind: 'c', api: 'gso' },
+    ],
+  },
+  {
+    id: 'gro', title: `GRO receive: C UDP_SEGMENT flood of ${SEGMENT}-byte segments`, run: groCase, cases: ['gro'],
+    rows: [
+      { id: 'udp-gro', label: 'UDP.recvBatch {gro}', kind: 'udp', select: 'gro', api: 'gro' },
+      { id: 'dgramudp-gro', label: 'DgramUDP.recvBatch {gro}', kind: 'dgramudp', select: 'gro', api: 'gro', baseline: true },
+      { id: 'c', label: 'C recvmmsg UDP_GRO', kind: 'c', api: 'gro' },
+    ],
+  },
+];
+
+// ----------------------------------------------------------------------------------------
+// Reporting
+
+const fmt = (value, digits = 0) => (value === undefined || !Number.isFinite(value) ? '-' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const pct = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${(value * 100).toFixed(value > 0 && value < 0.001 ? 2 : 1)}%`);
+const times = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}×`);
+
+/** The DgramUDP row a row is compared with (same api), and the C row. */
+function references(group, row, results) {
+  const ok = (id) => (results[id] && results[id].status === 'ok' ? results[id] : undefined);
+  const base = group.rows.find((r) => r.baseline && r.api === row.api) || group.rows.find((r) => r.baseline);
+  const cId = row.cref || 'c';
+  return { dgram: base && base.id !== row.id ? ok(base.id) : undefined, c: row.id !== cId && row.kind !== 'c' ? ok(cId) : undefined };
+}
+
+const COLUMNS = {
+  receive: ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'loss', 'dgrams/call', 'CPU vs dgram', 'pps vs dgram', 'CPU vs C'],
+  send: ['implementation', 'sent pps', 'CPU ns/dgram', 'delivered', 'CPU vs dgram', 'pps vs dgram', 'CPU vs C'],
+  echo: ['implementation', 'p50 µs', 'p99 µs', 'p50 vs dgram', 'p99 vs dgram', 'p50 vs C', 'p99 vs C'],
+  gso: ['implementation', 'sent Gbit/s', 'CPU s/GB', 'delivered', 'Gbit/s vs C', 'CPU/GB vs C'],
+  gro: ['implementation', 'offered Gbit/s', 'received Gbit/s', 'CPU s/GB', 'loss', 'Gbit/s vs C', 'CPU/GB vs C'],
 };
 
-const LABELS = { recv: 'UDP.recv', recvBatch: 'UDP.recvBatch', send: 'UDP.send', sendBatch: 'UDP.sendBatch', udp: 'abyss-transport', dgram: 'node:dgram', c: 'C' };
-
-function format(group, impl, result, results) {
-  const dgram = results.dgram;
-  const cRef = results.c;
-  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '-');
-  if (group === 'recv' || group === 'send') {
-    return [LABELS[impl], `${Math.round(result.pps).toLocaleString('en')} pps`, `${Math.round(result.nsPerDatagram)} ns CPU/dgram`,
-      group === 'recv' ? `loss ${(result.loss * 100).toFixed(1)}%` : '', `vs dgram ${ratio(result.nsPerDatagram, dgram?.nsPerDatagram)}`,
-      `vs C ${ratio(result.nsPerDatagram, cRef?.nsPerDatagram)}`];
+function cells(group, row, results) {
+  const r = results[row.id];
+  if (!r || r.status !== 'ok') return [row.label, `unavailable: ${r ? r.reason : 'not run'}`];
+  const m = r.metrics;
+  const { dgram, c } = references(group, row, results);
+  const ratio = (a, b) => (a !== undefined && b ? a / b : undefined);
+  switch (group.id) {
+    case 'receive':
+      return [row.label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.loss), fmt(m.perCall, 1), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
+        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
+    case 'send':
+      return [row.label, fmt(m.pps), fmt(m.cpuNs), pct(m.delivered), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
+        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
+    case 'echo':
+      return [row.label, fmt(m.p50, 1), fmt(m.p99, 1), times(ratio(m.p50, dgram?.metrics.p50)), times(ratio(m.p99, dgram?.metrics.p99)),
+        times(ratio(m.p50, c?.metrics.p50)), times(ratio(m.p99, c?.metrics.p99))];
+    case 'gso':
+      return [row.label, fmt(m.gbps, 2), fmt(m.cpuPerGB, 3), pct(m.delivered), times(ratio(m.gbps, c?.metrics.gbps)), times(ratio(m.cpuPerGB, c?.metrics.cpuPerGB))];
+    default:
+      return [row.label, fmt(m.offeredGbps, 2), fmt(m.gbps, 2), fmt(m.cpuPerGB, 3), pct(m.loss), times(ratio(m.gbps, c?.metrics.gbps)),
+        times(ratio(m.cpuPerGB, c?.metrics.cpuPerGB))];
   }
-  if (group === 'echo') {
-    return [LABELS[impl], `p50 ${result.p50.toFixed(1)} µs`, `p99 ${result.p99.toFixed(1)} µs`, '', `vs dgram ${ratio(result.p50, dgram?.p50)}`, `vs C ${ratio(result.p50, cRef?.p50)}`];
-  }
-  return [LABELS[impl], `${result.gbps.toFixed(2)} Gbit/s`, `CPU ${result.cpu.toFixed(2)} s`, result.loss !== undefined ? `loss ${(result.loss * 100).toFixed(1)}%` : '', '', `vs C ${ratio(result.gbps, cRef?.gbps)}`];
 }
 
+function table(report) {
+  const out = [];
+  out.push(`abyss-transport benchmark: ${report.options.size}-byte datagrams, ${report.options.duration} s per throughput case, ` +
+    `${report.options.pings} round trips; node ${report.node}, ${report.cpus} CPUs (${report.cpuModel}), Linux ${report.kernel}`);
+  out.push('Ratios are this row / the DgramUDP row of the same call (node:dgram through the Transport API), and / C');
+  out.push('(UDP.sendBatch / the C UDP_SEGMENT row: it sends runs of equal messages to one destination as one GSO send).');
+  out.push('CPU and latency: lower is better; pps and Gbit/s: higher is better.');
+  for (const group of GROUPS) {
+    const results = report.results[group.id];
+    if (!results) continue;
+    const head = COLUMNS[group.id];
+    const rows = group.rows.filter((row) => results[row.id]).map((row) => cells(group, row, results));
+    const widths = head.map((title, i) => Math.max(title.length, ...rows.filter((r) => r.length > 2).map((r) => String(r[i] ?? '').length)));
+    widths[0] = Math.max(widths[0], ...rows.map((r) => r[0].length));
+    const line = (values) => values.map((value, i) => (i === 0 ? String(value).padEnd(widths[i]) : String(value ?? '').padStart(widths[i]))).join('  ').trimEnd();
+    out.push('', group.title, line(head), widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const values of rows) out.push(values.length === 2 ? `${values[0].padEnd(widths[0])}  ${values[1]}` : line(values));
+  }
+  return out.join('\n');
+}
+
+/** Each numeric metric's median over the rounds (the upper one of two). */
+function median(list) {
+  const out = {};
+  for (const key of Object.keys(list[0])) {
+    const values = list.map((m) => m[key]).filter((v) => typeof v === 'number').sort((a, b) => a - b);
+    out[key] = values.length ? values[Math.floor(values.length / 2)] : list[0][key];
+  }
+  return out;
+}
+
+const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** A bar chart per group, hand-written SVG. */
 function svg(report) {
-  const rows = [];
-  for (const [group, results] of Object.entries(report.results)) {
-    const { metric, title } = PLAN[group];
-    for (const [impl, result] of Object.entries(results)) rows.push({ group: title, impl: LABELS[impl], value: result[metric], metric });
-  }
-  const unit = { nsPerDatagram: 'ns CPU per datagram (lower is better)', p50: 'µs p50 round trip (lower is better)', gbps: 'Gbit/s (higher is better)' };
-  const width = 900;
-  const bar = 22;
-  let y = 40;
+  const width = 980;
+  const labelWidth = 230;
+  const barArea = width - labelWidth - 260;
+  const rowHeight = 22;
+  const colours = { udp: '#1f77b4', dgramudp: '#ff7f0e', dgram: '#a0a0a0', c: '#333333' };
   const parts = [];
-  let group;
-  for (const row of rows) {
-    if (row.group !== group) {
-      group = row.group;
-      y += 14;
-      parts.push(`<text x="10" y="${y}" font-weight="bold">${group}: ${unit[row.metric]}</text>`);
-      y += 8;
-    }
-    const peers = rows.filter((r) => r.group === row.group);
-    const max = Math.max(...peers.map((r) => r.value || 0)) || 1;
-    const length = Math.max(1, ((row.value || 0) / max) * (width - 330));
-    const colour = row.impl === 'node:dgram' ? '#999' : row.impl === 'C' ? '#444' : '#2a7ab9';
-    parts.push(`<text x="10" y="${y + 16}">${row.impl}</text><rect x="160" y="${y + 3}" width="${length.toFixed(1)}" height="${bar - 6}" fill="${colour}"/>` +
-      `<text x="${(165 + length).toFixed(1)}" y="${y + 16}">${(row.value ?? 0).toFixed(row.metric === 'gbps' ? 2 : 1)}</text>`);
-    y += bar;
+  let y = 30;
+  parts.push(`<text x="12" y="${y}" font-size="17" font-weight="bold">abyss-transport vs node:dgram vs C, ${report.options.size}-byte datagrams</text>`);
+  y += 20;
+  parts.push(`<text x="12" y="${y}" fill="#555">${escapeXml(`${report.date}, node ${report.node}, ${report.cpus} CPUs, ${report.options.duration} s per case. Each side in its own process; CPU is process CPU time.`)}</text>`);
+  y += 14;
+  const legend = [['udp', 'abyss-transport UDP'], ['dgramudp', 'DgramUDP (node:dgram, same API)'], ['dgram', 'raw node:dgram'], ['c', 'C']];
+  let x = 12;
+  y += 8;
+  for (const [kind, text] of legend) {
+    parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${colours[kind]}"/><text x="${x + 17}" y="${y + 11}">${escapeXml(text)}</text>`);
+    x += 40 + text.length * 6.5;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 30}" font-family="sans-serif" font-size="13">` +
-    `<rect width="100%" height="100%" fill="white"/><text x="10" y="22" font-size="16">abyss-transport vs node:dgram vs C, ${report.options.size}-byte datagrams, ${report.date}</text>${parts.join('')}</svg>\n`;
+  y += 16;
+  const metric = {
+    receive: { key: 'cpuNs', unit: 'ns CPU per datagram received (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps, loss ${pct(m.loss)}` },
+    send: { key: 'cpuNs', unit: 'ns CPU per datagram sent (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps` },
+    echo: { key: 'p50', unit: 'µs round trip, p50 bar, p99 tick (lower is better)', digits: 1, extra: (m) => `p99 ${fmt(m.p99, 1)} µs` },
+    gso: { key: 'gbps', unit: 'Gbit/s sent (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB` },
+    gro: { key: 'gbps', unit: 'Gbit/s received (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB, loss ${pct(m.loss)}` },
+  };
+  for (const group of GROUPS) {
+    const results = report.results[group.id];
+    if (!results) continue;
+    const { key, unit, digits, extra } = metric[group.id];
+    const rows = group.rows.filter((row) => results[row.id]);
+    const values = rows.map((row) => (results[row.id].status === 'ok' ? results[row.id].metrics : undefined));
+    const max = Math.max(1e-9, ...values.map((m) => (m ? (group.id === 'echo' ? m.p99 : m[key]) : 0)));
+    y += 26;
+    parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(group.title)}</text><text x="12" y="${y + 15}" fill="#555">${escapeXml(unit)}</text>`);
+    y += 22;
+    rows.forEach((row, i) => {
+      const m = values[i];
+      parts.push(`<text x="12" y="${y + 15}">${escapeXml(row.label)}</text>`);
+      if (!m) {
+        parts.push(`<text x="${labelWidth}" y="${y + 15}" fill="#b00">${escapeXml(`unavailable: ${results[row.id].reason}`.slice(0, 110))}</text>`);
+      } else {
+        const length = Math.max(1, (m[key] / max) * barArea);
+        parts.push(`<rect x="${labelWidth}" y="${y + 4}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${colours[row.kind]}"/>`);
+        let end = labelWidth + length;
+        if (group.id === 'echo') {
+          const tick = labelWidth + (m.p99 / max) * barArea;
+          parts.push(`<line x1="${tick.toFixed(1)}" x2="${tick.toFixed(1)}" y1="${y + 2}" y2="${y + rowHeight - 2}" stroke="${colours[row.kind]}" stroke-width="2"/>` +
+            `<line x1="${end.toFixed(1)}" x2="${tick.toFixed(1)}" y1="${y + rowHeight / 2}" y2="${y + rowHeight / 2}" stroke="${colours[row.kind]}"/>`);
+          end = tick;
+        }
+        parts.push(`<text x="${(end + 6).toFixed(1)}" y="${y + 15}">${escapeXml(`${fmt(m[key], digits)}  (${extra(m)})`)}</text>`);
+      }
+      y += rowHeight;
+    });
+  }
+  y += 20;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="Helvetica, Arial, sans-serif" font-size="12">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
 }
+
+// ----------------------------------------------------------------------------------------
 
 async function main() {
-  const chosen = options();
-  prepare();
-  const report = { date: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, options: chosen, results: {} };
-  for (const group of chosen.cases) {
-    const plan = PLAN[group];
-    if (!plan) throw new Error(`unknown case ${group}`);
-    report.results[group] = {};
-    for (const impl of plan.impls) {
-      progress(`${plan.title}: ${LABELS[impl]} …`);
-      try {
-        report.results[group][impl] = await plan.run(impl, chosen);
-      } catch (error) {
-        progress(`${plan.title}: ${LABELS[impl]} failed: ${error.message}`);
-        report.results[group][impl] = { error: error.message };
-      }
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const blocked = {};
+  const facade = buildFacade();
+  const cBuild = buildC();
+  if (cBuild) blocked.c = cBuild;
+  if (facade) blocked.udp = blocked.dgramudp = facade;
+  if (!blocked.udp) {
+    const why = loads("require('./dist').UDP.listen(0, { ip: '127.0.0.1' })");
+    if (why) blocked.udp = `cannot use the native UDP: ${why}`;
+  }
+  if (!blocked.dgramudp) {
+    const why = loads("require('./dist/dgram').DgramUDP.close(require('./dist/dgram').DgramUDP.listen(0, { ip: '127.0.0.1' }))");
+    if (why) blocked.dgramudp = `cannot use DgramUDP: ${why}`;
+  }
+  for (const [kind, reason] of Object.entries(blocked)) if (reason) progress(`${kind} rows unavailable: ${reason}`);
+
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: (os.cpus()[0] && os.cpus()[0].model || 'unknown').trim(),
+    kernel: os.release(),
+    options: { size: options.size, duration: options.duration, cases: options.cases, quick: options.quick, pings: options.pings, segment: SEGMENT },
+    results: {},
+  };
+  // Groups with rounds run their rows interleaved that many times (A B C A B C …) and keep
+  // each metric's median, so a slow moment of the machine does not land on one row.
+  const plan = [];
+  for (const group of GROUPS) {
+    if (!group.cases.some((name) => options.cases.includes(name))) continue;
+    const rows = group.rows.filter((row) => !row.select || options.cases.includes(row.select));
+    const rounds = group.rounds || 1;
+    for (let round = 1; round <= rounds; round++) {
+      for (const row of rows) plan.push({ group, row, round, rounds });
     }
   }
-  console.log(`\nabyss-transport benchmark, ${chosen.size}-byte datagrams, ${chosen.duration} s per case, node ${process.version}\n`);
-  for (const [group, results] of Object.entries(report.results)) {
-    console.log(PLAN[group].title);
-    for (const [impl, result] of Object.entries(results)) {
-      const columns = result.error ? [LABELS[impl], `unavailable: ${result.error}`] : format(group, impl, result, results);
-      console.log(`  ${columns.map((column, index) => column.padEnd([16, 18, 22, 12, 18, 12][index] ?? 0)).join(' ')}`);
+  const samples = new Map();
+  let index = 0;
+  for (const { group, row, round, rounds } of plan) {
+    index++;
+    const results = (report.results[group.id] ||= {});
+    const tag = `(${index}/${plan.length}) ${group.id}: ${row.label}${rounds > 1 ? ` [round ${round}/${rounds}]` : ''}`;
+    if (round > 1 && results[row.id] && results[row.id].status !== 'ok') continue;
+    if (blocked[row.kind] || (row.kind !== 'c' && blocked.c)) {
+      results[row.id] = { status: 'unavailable', reason: blocked[row.kind] || `the C side is needed: ${blocked.c}` };
+      progress(`${tag}: unavailable: ${results[row.id].reason}`);
+      continue;
     }
-    console.log('');
+    progress(`${tag} …`);
+    const mine = [];
+    const spawned = (handle) => {
+      mine.push(handle);
+      return handle;
+    };
+    const t0 = Date.now();
+    try {
+      const measured = await group.run(row, options, spawned);
+      const key = `${group.id}/${row.id}`;
+      samples.set(key, [...(samples.get(key) || []), measured]);
+      const metrics = median(samples.get(key));
+      results[row.id] = { status: 'ok', metrics, ...(rounds > 1 ? { rounds: samples.get(key) } : {}) };
+      const summary = cells(group, row, results).slice(1, 5).map((value, i) => `${COLUMNS[group.id][i + 1]} ${value}`).join(', ');
+      progress(`${tag}: ${summary} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    } catch (error) {
+      results[row.id] = { status: 'unavailable', reason: error.message };
+      progress(`${tag}: unavailable: ${error.message}`);
+    } finally {
+      for (const handle of mine) handle.kill();
+    }
   }
-  const out = path.join(__dirname, 'results');
-  fs.mkdirSync(out, { recursive: true });
+  killAll();
+  report.seconds = (Date.now() - started) / 1000;
+
+  process.stdout.write(`\n${table(report)}\n\n`);
+  fs.mkdirSync(resultsDir, { recursive: true });
   const stamp = report.date.replace(/[:.]/g, '-');
-  fs.writeFileSync(path.join(out, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  fs.writeFileSync(path.join(out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  fs.writeFileSync(path.join(out, 'latest.svg'), svg(report));
-  console.log(`wrote bench/results/${stamp}.json, bench/results/latest.json and bench/results/latest.svg`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  fs.writeFileSync(path.join(resultsDir, `${stamp}.json`), json);
+  fs.writeFileSync(path.join(resultsDir, 'latest.json'), json);
+  fs.writeFileSync(path.join(resultsDir, 'latest.svg'), svg(report));
+  process.stdout.write(`wrote bench/results/${stamp}.json (and latest.json) and bench/results/latest.svg in ${report.seconds.toFixed(0)} s\n`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error) => {
+    killAll();
+    process.stderr.write(`${error.stack || error}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { parseOptions, table, svg, GROUPS };

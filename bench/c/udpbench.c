@@ -1,11 +1,16 @@
-// The C side of `npm run bench`: the kernel path without a runtime, as the physical limit.
-//   udpbench flood PORT SECONDS SIZE          sendmmsg to 127.0.0.1:PORT for SECONDS
-//   udpbench sink SECONDS [gro]               recvmmsg on 127.0.0.1 (port printed) until idle
-//   udpbench send PORT SECONDS SIZE           like flood, measuring its own CPU
-//   udpbench echo                             answers every datagram (port printed)
-//   udpbench ping PORT COUNT SIZE             round trips to an echo, prints latencies
-//   udpbench gso PORT SECONDS SEGMENT         UDP_SEGMENT sends of 64 KiB
-// Each prints one JSON line when done (sink and echo print their port first).
+// The C side of `npm run bench`: the kernel path without a runtime, as the physical limit,
+// and the load generators. Loopback (127.0.0.1) only; every loop is bounded.
+//   udpbench flood PORT SECONDS SIZE COUNT    sendmmsg (connected) until COUNT sent or SECONDS passed
+//   udpbench send PORT SECONDS SIZE           sendmmsg with a destination per message, measuring its CPU
+//   udpbench sink IDLE [gro]                  recvmmsg on 127.0.0.1 (prints its port first) until
+//                                             IDLE seconds pass without a datagram (after the first one:
+//                                             1 s); counts UDP_GRO segments as datagrams
+//   udpbench echo                             answers every datagram (prints its port first), until killed
+//   udpbench ping PORT COUNT SIZE             COUNT round trips to an echo after COUNT/10 warm-up ones
+//   udpbench gso PORT SECONDS SEGMENT         UDP_SEGMENT sends of as many SEGMENT-byte segments as fit in 64 KiB
+//   udpbench sendgso PORT SECONDS SIZE        like gso, at most 64 segments per send: what UDP.sendBatch does
+//                                             with 64 equal messages to one destination
+// Each prints one JSON line when done (sink and echo print {"port"} first). CPU is getrusage(SELF).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,16 +46,25 @@ static double cpu_seconds(void) {
   return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
-static int bound_socket(int port) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  int size = 4 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+static void fail(const char* what) {
+  printf("{\"error\":\"%s: %s\"}\n", what, strerror(errno));
+  fflush(stdout);
+  exit(1);
+}
+
+static struct sockaddr_in loopback(int port) {
   struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  if (bind(fd, (struct sockaddr*)&address, sizeof address) != 0) {
-    perror("bind");
-    exit(1);
-  }
+  return address;
+}
+
+static int bound_socket(int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) fail("socket");
+  int size = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_in address = loopback(port);
+  if (bind(fd, (struct sockaddr*)&address, sizeof address) != 0) fail("bind");
   return fd;
 }
 
@@ -61,22 +75,15 @@ static int port_of(int fd) {
   return ntohs(address.sin_port);
 }
 
-static struct sockaddr_in target(int port) {
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  return address;
-}
-
-// sendmmsg as fast as the kernel takes it. The flood connects first (the cheapest send the
-// kernel has, so the receiver is what gives); the measured sender does not, as the Node
-// senders give a destination per message.
-static int flood(int port, double seconds, int size, int measure) {
+// sendmmsg as fast as the kernel takes it. The flood connects (the cheapest send the kernel has,
+// so the receiver is what gives); the measured sender does not, as the Node senders give a
+// destination per message.
+static int flood(int port, double seconds, int size, long count, int measure) {
   int fd = bound_socket(0);
-  struct sockaddr_in peer = target(port);
-  if (!measure) connect(fd, (struct sockaddr*)&peer, sizeof peer);
+  struct sockaddr_in to = loopback(port);
+  if (!measure && connect(fd, (struct sockaddr*)&to, sizeof to) != 0) fail("connect");
   static char payload[SLOT];
   memset(payload, 'x', sizeof payload);
-  struct sockaddr_in to = target(port);
   struct mmsghdr messages[BATCH];
   struct iovec iov[BATCH];
   for (int i = 0; i < BATCH; i++) {
@@ -85,26 +92,24 @@ static int flood(int port, double seconds, int size, int measure) {
                                           .msg_iov = &iov[i], .msg_iovlen = 1};
   }
   double start = now(), cpu = cpu_seconds();
-  long sent = 0;
-  while (now() - start < seconds) {
-    int n = sendmmsg(fd, messages, BATCH, 0);
+  long sent = 0, errors = 0;
+  while (sent < count && now() - start < seconds) {
+    long left = count - sent;
+    int n = sendmmsg(fd, messages, left < BATCH ? (unsigned)left : BATCH, 0);
     if (n > 0) sent += n;
+    else errors++;
   }
   double elapsed = now() - start;
-  if (measure) {
-    printf("{\"sent\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", sent, elapsed, cpu_seconds() - cpu);
-  } else {
-    printf("{\"sent\":%ld,\"seconds\":%.6f}\n", sent, elapsed);
-  }
+  printf("{\"sent\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"errors\":%ld}\n", sent, sent * (long)size, elapsed,
+         cpu_seconds() - cpu, errors);
   return 0;
 }
 
-// recvmmsg until nothing came for a second after the first datagram (or `seconds` idle at start).
-static int sink(double seconds, int gro) {
+static int sink(double idle, int gro) {
   int fd = bound_socket(0);
   if (gro) {
     int on = 1;
-    setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
+    if (setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) != 0) fail("setsockopt UDP_GRO");
   }
   printf("{\"port\":%d}\n", port_of(fd));
   fflush(stdout);
@@ -112,17 +117,18 @@ static int sink(double seconds, int gro) {
   static char control[BATCH][64];
   struct mmsghdr messages[BATCH];
   struct iovec iov[BATCH];
-  long datagrams = 0, bytes = 0;
+  long datagrams = 0, bytes = 0, calls = 0;
   double first = 0, last = 0, cpu = 0;
   for (;;) {
     struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, first == 0 ? (int)(seconds * 1000) : 1000) <= 0) break;
+    if (poll(&p, 1, first == 0 ? (int)(idle * 1000) : 1000) <= 0) break;
     for (int i = 0; i < BATCH; i++) {
       iov[i] = (struct iovec){buffers[i], SLOT};
       messages[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = control[i], .msg_controllen = 64};
     }
     int n = recvmmsg(fd, messages, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) continue;
+    calls++;
     if (first == 0) {
       first = now();
       cpu = cpu_seconds();
@@ -137,8 +143,8 @@ static int sink(double seconds, int gro) {
       datagrams += segment > 0 ? (messages[i].msg_len + segment - 1) / segment : 1;
     }
   }
-  printf("{\"received\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", datagrams, bytes, last - first,
-         first == 0 ? 0 : cpu_seconds() - cpu);
+  printf("{\"received\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"calls\":%ld}\n", datagrams, bytes, last - first,
+         first == 0 ? 0 : cpu_seconds() - cpu, calls);
   return 0;
 }
 
@@ -163,46 +169,54 @@ static int compare(const void* a, const void* b) {
 
 static int ping(int port, int count, int size) {
   int fd = bound_socket(0);
-  struct sockaddr_in to = target(port);
+  struct timeval limit = {.tv_sec = 2};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  struct sockaddr_in to = loopback(port);
   static char buffer[SLOT];
   memset(buffer, 'p', size);
+  int warmup = count / 10;
   double* samples = malloc(sizeof(double) * count);
-  for (int i = 0; i < count; i++) {
+  for (int i = -warmup; i < count; i++) {
     double start = now();
-    sendto(fd, buffer, size, 0, (struct sockaddr*)&to, sizeof to);
-    recv(fd, buffer, sizeof buffer, 0);
-    samples[i] = (now() - start) * 1e6;
+    if (sendto(fd, buffer, size, 0, (struct sockaddr*)&to, sizeof to) < 0) fail("sendto");
+    if (recv(fd, buffer, sizeof buffer, 0) < 0) fail("recv");
+    if (i >= 0) samples[i] = (now() - start) * 1e6;
   }
   qsort(samples, count, sizeof(double), compare);
-  printf("{\"p50\":%.3f,\"p99\":%.3f}\n", samples[count / 2], samples[count * 99 / 100]);
+  printf("{\"count\":%d,\"p50\":%.3f,\"p99\":%.3f}\n", count, samples[count / 2], samples[count * 99 / 100]);
   return 0;
 }
 
-static int gso(int port, double seconds, int segment) {
+static int gso(int port, double seconds, int segment, int most) {
   int fd = bound_socket(0);
-  setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof segment);
+  if (setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof segment) != 0) fail("setsockopt UDP_SEGMENT");
   static char payload[SLOT];
   memset(payload, 'g', sizeof payload);
-  int size = (65000 / segment) * segment;
-  struct sockaddr_in to = target(port);
+  int segments = 65000 / segment;
+  if (segments > most) segments = most;
+  int size = segments * segment;
+  struct sockaddr_in to = loopback(port);
   double start = now(), cpu = cpu_seconds();
-  long bytes = 0;
+  long bytes = 0, sends = 0;
   while (now() - start < seconds) {
     ssize_t n = sendto(fd, payload, size, 0, (struct sockaddr*)&to, sizeof to);
-    if (n > 0) bytes += n;
+    if (n > 0) bytes += n, sends++;
   }
   double elapsed = now() - start;
-  printf("{\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", bytes, elapsed, cpu_seconds() - cpu);
+  printf("{\"bytes\":%ld,\"sends\":%ld,\"sent\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", bytes, sends, sends * segments, elapsed,
+         cpu_seconds() - cpu);
   return 0;
 }
 
 int main(int argc, char** argv) {
-  if (argc >= 5 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 0);
-  if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc >= 6 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atol(argv[5]), 0);
+  if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 1);
   if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"));
   if (argc >= 2 && !strcmp(argv[1], "echo")) echo();
   if (argc >= 5 && !strcmp(argv[1], "ping")) return ping(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
-  if (argc >= 5 && !strcmp(argv[1], "gso")) return gso(atoi(argv[2]), atof(argv[3]), atoi(argv[4]));
+  if (argc >= 5 && !strcmp(argv[1], "gso")) return gso(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1 << 30);
+  if (argc >= 5 && !strcmp(argv[1], "sendgso")) return gso(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), BATCH);
   fprintf(stderr, "usage: see the comment at the top of udpbench.c\n");
   return 2;
 }
