@@ -1,0 +1,5 @@
+// Types of the ES module entry (lib/index.mjs): the same names as the CommonJS build.
+import * as abyss from './index.js';
+
+export * from './index.js';
+export default abyss;
