@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# The published package, checked the way a user gets it:
+#  1. `npm ci` and `npm pack` in a clean copy of the checkout (prepack builds dist/ and the
+#     host prebuild; a prebuilds/linux-arm64 made by .ci/arm64.sh is carried along);
+#  2. the tarball holds exactly the whitelist: compiled JS and .d.ts, the ESM entry, the
+#     prebuilds, binding.gyp and native/ (the fallback build), README, LICENSE, package.json;
+#  3. installed into an empty project where every compiler, make and cmake fail and log
+#     their use, it installs without compiling, and a UDP round trip runs from CommonJS
+#     (require) and from ESM (import), on the prebuild;
+#  4. a .ts (CommonJS) and a .mts (ESM) consumer type-check against it (module nodenext).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export JOBS=2  # node-gyp's make
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "pack: $*" >&2; exit 1; }
+
+# 1. A fresh checkout: tracked files only, its own node_modules.
+src=$work/src
+mkdir "$src"
+git ls-files -z | xargs -0 cp --parents -t "$src"
+cd "$src"
+npm ci --no-audit --no-fund >"$work/ci.log" 2>&1 || { tail -40 "$work/ci.log" >&2; fail "npm ci failed"; }
+if [ -d "$root/prebuilds/linux-arm64" ]; then
+  mkdir -p prebuilds && cp -r "$root/prebuilds/linux-arm64" prebuilds/
+fi
+mkdir "$work/out"
+npm pack --pack-destination "$work/out" >"$work/pack.log" 2>&1 || { tail -40 "$work/pack.log" >&2; fail "npm pack failed"; }
+tarball=$(ls "$work"/out/*.tgz)
+
+# 2. What the tarball holds.
+tar tzf "$tarball" | sort >"$work/contents.txt"
+echo "pack: $(basename "$tarball"), $(stat -c %s "$tarball") bytes, $(wc -l <"$work/contents.txt") files:" >&2
+sed 's/^/  /' "$work/contents.txt" >&2
+node - "$work/contents.txt" "$root" <<'CHECK'
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const files = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n');
+const tracked = execFileSync('git', ['-C', process.argv[3], 'ls-files'], { encoding: 'utf8' }).trim().split('\n');
+const problems = [];
+const allowed = [
+  /^package\/(package\.json|README\.md|LICENSE|binding\.gyp)$/,
+  /^package\/dist\/index\.(mjs|d\.mts)$/,
+  /^package\/prebuilds\/linux-(x64|arm64)\/abyss-transport\.glibc\.node$/,
+];
+const libs = tracked.filter((f) => /^lib\/[^/]+\.ts$/.test(f) && !f.endsWith('.d.ts')).map((f) => f.slice(4, -3));
+for (const name of libs) allowed.push(new RegExp(`^package/dist/${name}\\.(js|d\\.ts)$`));
+const natives = tracked.filter((f) => /^native\/[^/]+\.(cc|h)$/.test(f));
+for (const f of natives) allowed.push(new RegExp(`^package/${f.replace(/\./g, '\\.')}$`));
+for (const f of files) if (!allowed.some((re) => re.test(f))) problems.push(`not in the whitelist: ${f}`);
+const required = [
+  'package.json', 'README.md', 'LICENSE', 'binding.gyp',
+  'dist/index.mjs', 'dist/index.d.mts',
+  'prebuilds/linux-x64/abyss-transport.glibc.node',
+  ...libs.flatMap((n) => [`dist/${n}.js`, `dist/${n}.d.ts`]),
+  ...natives,
+];
+for (const f of required) if (!files.includes(`package/${f}`)) problems.push(`missing: ${f}`);
+if (problems.length) {
+  console.error(problems.map((p) => `pack: ${p}`).join('\n'));
+  process.exit(1);
+}
+CHECK
+tar xzf "$tarball" -C "$work" package/prebuilds
+file -b "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | tee "$work/file.txt" >&2
+grep -q 'ELF 64-bit LSB shared object, x86-64' "$work/file.txt" || fail "the linux-x64 prebuild is not an x86-64 shared object"
+grep -q ', stripped' "$work/file.txt" || fail "the linux-x64 prebuild is not stripped"
+readelf -d "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/pack: linux-x64 NEEDED \1/p' >&2
+echo "pack: linux-x64 needs $(objdump -T "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)" >&2
+
+# 3. An empty project where nothing can compile.
+shims=$work/shims
+shimlog=$work/shims.log
+mkdir "$shims"
+: >"$shimlog"
+for tool in cc gcc g++ c++ cpp clang clang++ make gmake cmake ninja ld gcc-12 g++-12 \
+            x86_64-linux-gnu-gcc x86_64-linux-gnu-g++ aarch64-linux-gnu-gcc aarch64-linux-gnu-g++; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s"\necho "%s: no compiler here" >&2\nexit 1\n' "$tool" "$shimlog" "$tool" >"$shims/$tool"
+  chmod +x "$shims/$tool"
+done
+export PATH="$shims:$PATH" CC="$shims/cc" CXX="$shims/c++"
+[ "$(command -v g++)" = "$shims/g++" ] && ! make --version >/dev/null 2>&1 || fail "the compiler shims are not in effect"
+: >"$shimlog"
+
+app=$work/app
+mkdir "$app"
+cd "$app"
+printf '{ "name": "abyss-consumer", "version": "1.0.0", "private": true }\n' >package.json
+npm install --no-audit --no-fund --prefer-offline --foreground-scripts "$tarball" >"$work/install.log" 2>&1 \
+  || { tail -40 "$work/install.log" >&2; fail "npm install of the tarball failed"; }
+if [ -s "$shimlog" ]; then
+  cat "$shimlog" >&2
+  fail "installing ran a compiler or make"
+fi
+installed=$app/node_modules/abyss-transport
+[ -f "$installed/package.json" ] || fail "abyss-transport is not installed"
+[ ! -e "$installed/build" ] || fail "installing compiled the addon (build/ exists)"
+prebuild=$installed/prebuilds/linux-x64/abyss-transport.glibc.node
+
+cat >roundtrip.cjs <<'CJS'
+const assert = require('node:assert');
+const fs = require('node:fs');
+const { UDP } = require('abyss-transport');
+
+async function main() {
+  const server = UDP.listen(0, { ip: '127.0.0.1' });
+  const client = UDP.open(0, { ip: '127.0.0.1' });
+  const { port } = UDP.sockname(server);
+  const payload = Buffer.from([0, 1, 2, 0xfe, 0xff, ...Buffer.from('from CommonJS')]);
+  await UDP.send(client, '127.0.0.1', port, payload);
+  const got = await UDP.recv(server, 0, 5000);
+  assert.deepStrictEqual(got.data, payload);
+  await UDP.send(server, got.address, got.port, ['pong ', Buffer.from('cjs')]);
+  assert.strictEqual(String((await UDP.recv(client, 0, 5000)).data), 'pong cjs');
+  UDP.close(server);
+  UDP.close(client);
+  const addons = fs.readFileSync('/proc/self/maps', 'utf8').split('\n')
+    .map((l) => l.split(/\s+/)[5]).filter((p) => p && p.endsWith('.node'));
+  assert.deepStrictEqual([...new Set(addons)], [process.argv[2]]);
+  console.log(`CommonJS round trip: ${payload.length} bytes there and back, on ${addons[0]}`);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+CJS
+
+cat >roundtrip.mjs <<'MJS'
+import assert from 'node:assert';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import abyss, { UDP, Socket, TransportError, DgramUDP } from 'abyss-transport';
+import * as namespace from 'abyss-transport';
+
+// One instance for both: the ESM entry re-exports the CommonJS build, every name of it.
+const cjs = createRequire(import.meta.url)('abyss-transport');
+assert.strictEqual(abyss, cjs);
+assert.strictEqual(UDP, cjs.UDP);
+assert.strictEqual(Socket, cjs.Socket);
+assert.strictEqual(TransportError, cjs.TransportError);
+assert.strictEqual(DgramUDP, cjs.DgramUDP);
+assert.deepStrictEqual(Object.keys(namespace).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort(),
+  'dist/index.mjs must export exactly the names of dist/index.js');
+
+const server = UDP.listen(0, { ip: '127.0.0.1' });
+const client = UDP.open(0, { ip: '127.0.0.1' });
+const { port } = UDP.sockname(server);
+const payload = Buffer.from([0, 1, 2, 0xfe, 0xff, ...Buffer.from('from ESM')]);
+await UDP.send(client, '127.0.0.1', port, payload);
+const got = await UDP.recv(server, 0, 5000);
+assert.deepStrictEqual(got.data, payload);
+await UDP.send(server, got.address, got.port, ['pong ', Buffer.from('esm')]);
+assert.strictEqual(String((await UDP.recv(client, 0, 5000)).data), 'pong esm');
+UDP.close(server);
+UDP.close(client);
+const addons = fs.readFileSync('/proc/self/maps', 'utf8').split('\n')
+  .map((l) => l.split(/\s+/)[5]).filter((p) => p && p.endsWith('.node'));
+assert.deepStrictEqual([...new Set(addons)], [process.argv[2]]);
+console.log(`ESM round trip: ${payload.length} bytes there and back, on ${addons[0]}`);
+MJS
+
+node roundtrip.cjs "$prebuild" >&2 || fail "the CommonJS round trip failed"
+node roundtrip.mjs "$prebuild" >&2 || fail "the ESM round trip failed"
+
+# 4. Types, for a CommonJS (.ts) and an ES module (.mts) consumer.
+cat >check.ts <<'TS'
+import { UDP, Socket, TransportError, DgramUDP } from 'abyss-transport';
+import type { RecvData, SocketInfo, SocketOptions } from 'abyss-transport';
+import abyss = require('abyss-transport');
+
+export async function echo(): Promise<Buffer> {
+  const server: Socket = UDP.listen(0, { ip: '127.0.0.1' });
+  const info: SocketInfo = UDP.sockname(server);
+  const port: number = typeof info === 'object' && 'port' in info ? info.port : 0;
+  await abyss.UDP.send(server, '127.0.0.1', port, 'x');
+  const got: RecvData = await UDP.recv(server, 0, 1000);
+  const options: Partial<SocketOptions> = UDP.getopts(server, ['recbuf']);
+  void options;
+  const dgram: typeof DgramUDP = DgramUDP;
+  void dgram;
+  const isError = (e: unknown): e is TransportError => e instanceof TransportError;
+  void isError;
+  // @ts-expect-error not part of the API: the types are real, not `any`
+  UDP.notAFunction();
+  // @ts-expect-error the port is a number
+  UDP.open('5353');
+  return got.data;
+}
+TS
+cat >check.mts <<'MTS'
+import abyss, { UDP, Socket, TransportError } from 'abyss-transport';
+import type { RecvData, Timeout } from 'abyss-transport';
+
+const socket: Socket = UDP.open(0, { ip: '127.0.0.1' });
+const timeout: Timeout = 'infinity';
+const pending: Promise<RecvData> = abyss.UDP.recv(socket, 0, timeout);
+void pending;
+const isError = (e: unknown): e is TransportError => e instanceof TransportError;
+void isError;
+// @ts-expect-error not part of the API: the types are real, not `any`
+UDP.notAFunction();
+// @ts-expect-error the port is a number
+UDP.open('5353');
+export {};
+MTS
+cat >tsconfig.json <<JSON
+{
+  "compilerOptions": {
+    "module": "nodenext",
+    "moduleResolution": "nodenext",
+    "target": "ES2022",
+    "strict": true,
+    "noEmit": true,
+    "skipLibCheck": false,
+    "typeRoots": ["$root/node_modules/@types"],
+    "types": ["node"]
+  },
+  "files": ["check.ts", "check.mts"]
+}
+JSON
+node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json --listFiles >"$work/tsc.log" 2>&1 \
+  || { cat "$work/tsc.log" >&2; fail "the consumer does not type-check"; }
+for declaration in dist/index.d.ts dist/index.d.mts; do
+  grep -qxF "$installed/$declaration" "$work/tsc.log" || fail "tsc did not resolve $declaration"
+done
+echo "pack: the .ts and .mts consumers type-check (dist/index.d.ts and dist/index.d.mts)" >&2
+echo "pack: $(basename "$tarball") installs with no compiler and runs from require and import"
