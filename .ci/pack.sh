@@ -89,7 +89,7 @@ mkdir "$app"
 cd "$app"
 printf '{ "name": "abyss-consumer", "version": "1.0.0", "private": true }\n' >package.json
 npm install --no-audit --no-fund --prefer-offline --foreground-scripts "$tarball" >"$work/install.log" 2>&1 \
-  || { tail -40 "$work/install.log" >&2; fail "npm install of the tarball failed"; }
+  || { tail -40 "$work/install.log" >&2; sed 's/^/pack: shim called: /' "$shimlog" >&2; fail "npm install of the tarball failed"; }
 if [ -s "$shimlog" ]; then
   cat "$shimlog" >&2
   fail "installing ran a compiler or make"
