@@ -1,4 +1,4 @@
-// Types of the ES module entry (lib/index.mjs): the same names as the CommonJS build.
+// Types of the ES module entry (esm/index.mjs): the same names as the CommonJS build.
 import * as abyss from './index.js';
 
 export * from './index.js';
