@@ -18,7 +18,8 @@ interface Waiter {
   batch: number;
   resolve(value: RecvData | RecvData[]): void;
   reject(error: TransportError): void;
-  timer?: NodeJS.Timeout;
+  /** performance.now() by which it times out; Infinity: never. */
+  deadline: number;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -37,9 +38,8 @@ interface PendingSend {
   reject(error: TransportError): void;
 }
 
-/** Stops a waiter's timer and abort listener; returns it to be resolved or rejected. */
+/** Stops a waiter's abort listener; returns it to be resolved or rejected. */
 function settle(waiter: Waiter): Waiter {
-  clearTimeout(waiter.timer);
   if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
   return waiter;
 }
@@ -62,6 +62,11 @@ export class Socket extends EventEmitter {
   /** @internal */
   readonly native: NativeSocket;
   #owned = true;
+  /**
+   * This thread closed it. While this thread owns the socket nothing else can close it, so
+   * the hot paths read this instead of asking the native side.
+   */
+  #shut = false;
   #handedRef?: SocketRef;
   #queue: RecvData[] = [];
   #head = 0;
@@ -77,6 +82,9 @@ export class Socket extends EventEmitter {
   #active: Active = false;
   #retryDelay = 0;
   #retryTimer?: NodeJS.Timeout;
+  #timer?: NodeJS.Timeout;
+  /** The deadline #timer was armed for. */
+  #timerDue = Infinity;
   /** @internal the receive-side ancillary options that are on */
   readonly receiveOptions = new Set<string>();
   /** @internal a receive-side ancillary option is on */
@@ -146,10 +154,9 @@ export class Socket extends EventEmitter {
 
   /** @internal Throws `closed` or `not_owner` unless this thread may change the socket. */
   assertOwner(operation: string): void {
+    if (this.#owned && !this.#shut) return;
     if (this.native.closed) throw closedError(operation);
-    if (!this.#owned) {
-      throw new TransportError('not_owner', `${operation}: this thread does not own the socket`);
-    }
+    throw new TransportError('not_owner', `${operation}: this thread does not own the socket`);
   }
 
   /** @internal recv (batch 0) and recvBatch (batch = max). */
@@ -170,8 +177,8 @@ export class Socket extends EventEmitter {
     }
     if (timeout === 0) return Promise.reject(timeoutError(operation));
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { numBytes, batch, resolve, reject };
-      if (timeout !== Infinity) this.#arm(waiter, timeout, operation);
+      const waiter: Waiter = { numBytes, batch, resolve, reject, deadline: timeout === Infinity ? Infinity : performance.now() + timeout };
+      if (timeout !== Infinity) this.#armBy(waiter.deadline);
       if (signal) {
         waiter.signal = signal;
         waiter.onAbort = () => this.#withdraw(waiter, abortedError(operation, signal));
@@ -182,12 +189,29 @@ export class Socket extends EventEmitter {
     });
   }
 
-  #arm(waiter: Waiter, timeout: number, operation: string): void {
-    const step = Math.min(timeout, MAX_TIMER);
-    waiter.timer = setTimeout(() => {
-      if (timeout > step) return this.#arm(waiter, timeout - step, operation);
-      this.#withdraw(waiter, timeoutError(operation));
-    }, step);
+  /**
+   * Makes the socket's one deadline timer fire by `deadline`. A loop of recv(…, 1000) adds
+   * later and later deadlines, so it arms a timer once, not once per call. The timer is
+   * unref'd: the poll handle keeps the loop alive while anything waits.
+   */
+  #armBy(deadline: number): void {
+    if (this.#timer !== undefined && this.#timerDue <= deadline) return;
+    clearTimeout(this.#timer);
+    this.#timerDue = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.min(Math.ceil(deadline - performance.now()), MAX_TIMER));
+    this.#timer.unref();
+  }
+
+  /** The deadline timer fired: waiters past their deadline time out; it re-arms for the next. */
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const waiter of this.#waiters.slice()) {
+      if (waiter.deadline <= now) this.#withdraw(waiter, timeoutError(waiter.batch ? 'recvBatch' : 'recv'));
+      else if (waiter.deadline < next) next = waiter.deadline;
+    }
+    if (next !== Infinity) this.#armBy(next);
   }
 
   /** Takes a waiter out of the line without a datagram. */
@@ -224,7 +248,8 @@ export class Socket extends EventEmitter {
   #shift(): RecvData {
     const record = this.#queue[this.#head++];
     if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
+      // A new array costs less than truncating this one (a runtime call per datagram).
+      this.#queue = [];
       this.#head = 0;
     }
     return record;
@@ -246,7 +271,7 @@ export class Socket extends EventEmitter {
 
   /** @internal Called by the binding when the descriptor is ready. */
   onReady(events: number, status: number): void {
-    if (this.native.closed) return;
+    if (this.#shut) return;
     // Readable with nobody to serve: stop watching, or a level-triggered poll keeps firing.
     const unwanted = (events & READABLE) !== 0 && this.#waiters.length === 0 && this.#active === false;
     if (status !== 0 || events & READABLE) {
@@ -291,7 +316,7 @@ export class Socket extends EventEmitter {
   }
 
   #deliverActive(): void {
-    while (this.#active !== false && !this.native.closed) {
+    while (this.#active !== false && !this.#shut) {
       // Read no further ahead than the datagrams still wanted: the rest wait in the kernel.
       const remaining = typeof this.#active === 'number' ? this.#active : this.#active === 'once' ? 1 : this.readPackets;
       let record: RecvData | undefined;
@@ -410,7 +435,7 @@ export class Socket extends EventEmitter {
     const wanted = (this.#waiters.length > 0 || this.#active !== false ? READABLE : 0) |
       (this.#sends.length > 0 && this.#retryTimer === undefined ? WRITABLE : 0);
     const next = idle ? wanted : wanted | (this.#watching & READABLE);
-    if (next === this.#watching || this.native.closed) return;
+    if (next === this.#watching || this.#shut || !this.#owned) return;
     this.native.watch(next);
     this.#watching = next;
   }
@@ -435,6 +460,8 @@ export class Socket extends EventEmitter {
   #failPending(error: () => TransportError): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const waiter of this.#waiters.splice(0)) settle(waiter).reject(error());
     for (const pending of this.#sends.splice(0)) pending.reject(error());
     this.sendPending = 0;
@@ -445,6 +472,7 @@ export class Socket extends EventEmitter {
     if (this.native.closed) return;
     this.assertOwner('close');
     this.native.close();
+    this.#shut = true;
     this.#watching = 0;
     this.#queue.length = 0;
     this.#head = 0;

@@ -66,6 +66,27 @@ ReceiveArena& Environment::Arena() {
   return *arena_;
 }
 
+Napi::Object ReceiveSlab::Reserve(Napi::Env env, size_t bytes, size_t* offset, uint8_t** data) {
+  if (bytes > kSize / 2) {
+    Napi::Buffer<uint8_t> own = Napi::Buffer<uint8_t>::New(env, bytes);
+    *offset = 0;
+    *data = own.Data();
+    return own;
+  }
+  if (current_.IsEmpty() || kSize - used_ < bytes) {
+    Napi::Buffer<uint8_t> slab = Napi::Buffer<uint8_t>::New(env, kSize);
+    // Node hands it out uninitialised, and every view's .buffer reaches all of it.
+    std::memset(slab.Data(), 0, kSize);
+    current_ = Napi::Persistent<Napi::Object>(slab);
+    current_data_ = slab.Data();
+    used_ = 0;
+  }
+  *offset = used_;
+  *data = current_data_;
+  used_ += bytes;
+  return current_.Value();
+}
+
 bool AddressCache::Key::operator==(const Key& other) const {
   return family == other.family && size == other.size && scope == other.scope &&
          std::memcmp(bytes, other.bytes, size) == 0;

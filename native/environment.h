@@ -63,6 +63,25 @@ struct ReceiveArena {
   mmsghdr headers[kMaxBatch];
 };
 
+// Where received bytes go for the facade: a slab Buffer that successive receives fill
+// back to back, each datagram a view of it, so that a receive allocates a Buffer only when
+// the slab is full rather than every time. A batch larger than half a slab gets a Buffer of
+// its own, so that a datagram kept by the application pins at most one slab.
+class ReceiveSlab {
+ public:
+  static constexpr size_t kSize = 64 * 1024;
+
+  // A Buffer with `bytes` free at `*offset`, which this call marks used; `*data` is that
+  // Buffer's memory.
+  Napi::Object Reserve(Napi::Env env, size_t bytes, size_t* offset, uint8_t** data);
+
+ private:
+  // An Object reference: getting a Buffer back from it would ask V8 for its memory again.
+  Napi::ObjectReference current_;
+  uint8_t* current_data_ = nullptr;
+  size_t used_ = kSize;
+};
+
 // sendmmsg's buffers, reused by every socket of the environment.
 struct SendArena {
   struct Message {
@@ -131,6 +150,7 @@ class Environment {
   std::unordered_set<NativeSocket*> sockets;
 
   ReceiveArena& Arena();
+  ReceiveSlab slab;
   SendArena send_arena;
   // Scratch for strings of a gathered send; cleared per send.
   std::vector<char> send_text;

@@ -464,7 +464,7 @@ Napi::Value NativeSocket::Getopt(const Napi::CallbackInfo& info) {
 }
 
 // recv(max): reads up to `max` datagrams in one recvmmsg. Returns undefined when none is
-// waiting, else one Buffer holding them back to back, described by the metadata records.
+// waiting, else the Buffer holding them back to back, described by the metadata records.
 Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
   ErrorRealm realm(this);
   Napi::Env env = info.Env();
@@ -505,14 +505,14 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
 
   size_t total = 0;
   for (int i = 0; i < count; i++) total += std::min<size_t>(arena.headers[i].msg_len, slot);
-  Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, total);
-  environment.addresses.BeginBatch();
   size_t offset = 0;
+  uint8_t* data = nullptr;
+  Napi::Object bytes = environment.slab.Reserve(env, total, &offset, &data);
+  environment.addresses.BeginBatch();
   for (int i = 0; i < count; i++) {
     const msghdr& header = arena.headers[i].msg_hdr;
     size_t length = std::min<size_t>(arena.headers[i].msg_len, slot);
-    // An empty datagram may leave the Buffer with no memory at all: no copy then.
-    if (length > 0) std::memcpy(bytes.Data() + offset, arena.iov[i].iov_base, length);
+    std::memcpy(data + offset, arena.iov[i].iov_base, length);
     int32_t* record = environment.meta + i * kMetaStride;
     record[kMetaOffset] = static_cast<int32_t>(offset);
     record[kMetaLength] = static_cast<int32_t>(length);
