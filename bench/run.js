@@ -7,7 +7,8 @@
 //   --size N        datagram size for receive, send and echo (default 64)
 //   --duration S    seconds per throughput case (default 3)
 //   --cases LIST    recv,recvBatch,send,sendBatch,echo,gso,gro (default all)
-//   --quick         1 s per case and fewer round trips
+//   --rounds N      interleaved rounds per case, each figure their median (default 3)
+//   --quick         1 s per case, one round and fewer round trips
 //
 // Prints progress on stderr and a table on stdout; writes bench/results/<timestamp>.json,
 // bench/results/latest.json and bench/results/latest.svg.
@@ -32,12 +33,12 @@ const FIRST_WAIT_S = 10;
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
+  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--rounds N] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
   process.exit(2);
 }
 
 function parseOptions(argv) {
-  const options = { size: 64, duration: 3, cases: [...ALL_CASES], quick: false, pings: 10000 };
+  const options = { size: 64, duration: 3, rounds: 3, cases: [...ALL_CASES], quick: false, pings: 10000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -46,6 +47,7 @@ function parseOptions(argv) {
     };
     if (arg === '--size') options.size = Number(value());
     else if (arg === '--duration') options.duration = Number(value());
+    else if (arg === '--rounds') options.rounds = Number(value());
     else if (arg === '--cases') options.cases = value().split(',').map((name) => name.trim()).filter(Boolean);
     else if (arg === '--quick') options.quick = true;
     else if (arg === '--help' || arg === '-h') usage();
@@ -53,10 +55,12 @@ function parseOptions(argv) {
   }
   if (options.quick) {
     if (!argv.includes('--duration')) options.duration = 1;
+    if (!argv.includes('--rounds')) options.rounds = 1;
     options.pings = 2000;
   }
   if (!Number.isInteger(options.size) || options.size < 1 || options.size > 65507) usage('--size must be an integer from 1 to 65507');
   if (!(options.duration > 0 && options.duration <= 60)) usage('--duration must be a number of seconds from 0 to 60');
+  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 9) usage('--rounds must be an integer from 1 to 9');
   const unknown = options.cases.filter((name) => !ALL_CASES.includes(name));
   if (unknown.length > 0 || options.cases.length === 0) usage(`unknown case(s): ${unknown.join(', ') || '(none given)'}`);
   return options;
@@ -318,7 +322,7 @@ const GROUPS = [
     ],
   },
   {
-    id: 'echo', title: 'Echo round trip (C echo in another process; median of 3 interleaved rounds)', run: echoCase, cases: ['echo'], rounds: 3,
+    id: 'echo', title: 'Echo round trip (C echo in another process)', run: echoCase, cases: ['echo'],
     rows: [
       { id: 'udp', label: 'UDP send+recv', kind: 'udp', select: 'echo', api: 'echo' },
       { id: 'dgramudp', label: 'DgramUDP send+recv', kind: 'dgramudp', select: 'echo', api: 'echo', baseline: true },
@@ -351,17 +355,22 @@ const fmt = (value, digits = 0) => (value === undefined || !Number.isFinite(valu
 const pct = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${(value * 100).toFixed(value > 0 && value < 0.001 ? 2 : 1)}%`);
 const times = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}×`);
 
-/** The DgramUDP row a row is compared with (same api), and the C row. */
+/** The DgramUDP row a row is compared with (same api), raw node:dgram's row, and the C row. */
 function references(group, row, results) {
   const ok = (id) => (results[id] && results[id].status === 'ok' ? results[id] : undefined);
   const base = group.rows.find((r) => r.baseline && r.api === row.api) || group.rows.find((r) => r.baseline);
+  const raw = group.rows.find((r) => r.kind === 'dgram');
   const cId = row.cref || 'c';
-  return { dgram: base && base.id !== row.id ? ok(base.id) : undefined, c: row.id !== cId && row.kind !== 'c' ? ok(cId) : undefined };
+  return {
+    dgram: base && base.id !== row.id ? ok(base.id) : undefined,
+    raw: raw && raw.id !== row.id && row.kind !== 'c' ? ok(raw.id) : undefined,
+    c: row.id !== cId && row.kind !== 'c' ? ok(cId) : undefined,
+  };
 }
 
 const COLUMNS = {
-  receive: ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'loss', 'dgrams/call', 'CPU vs dgram', 'pps vs dgram', 'CPU vs C'],
-  send: ['implementation', 'sent pps', 'CPU ns/dgram', 'delivered', 'CPU vs dgram', 'pps vs dgram', 'CPU vs C'],
+  receive: ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'loss', 'dgrams/call', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
+  send: ['implementation', 'sent pps', 'CPU ns/dgram', 'delivered', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
   echo: ['implementation', 'p50 µs', 'p99 µs', 'p50 vs dgram', 'p99 vs dgram', 'p50 vs C', 'p99 vs C'],
   gso: ['implementation', 'sent Gbit/s', 'CPU s/GB', 'delivered', 'Gbit/s vs C', 'CPU/GB vs C'],
   gro: ['implementation', 'offered Gbit/s', 'received Gbit/s', 'CPU s/GB', 'loss', 'Gbit/s vs C', 'CPU/GB vs C'],
@@ -371,15 +380,15 @@ function cells(group, row, results) {
   const r = results[row.id];
   if (!r || r.status !== 'ok') return [row.label, `unavailable: ${r ? r.reason : 'not run'}`];
   const m = r.metrics;
-  const { dgram, c } = references(group, row, results);
+  const { dgram, raw, c } = references(group, row, results);
   const ratio = (a, b) => (a !== undefined && b ? a / b : undefined);
   switch (group.id) {
     case 'receive':
       return [row.label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.loss), fmt(m.perCall, 1), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
-        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
+        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
     case 'send':
       return [row.label, fmt(m.pps), fmt(m.cpuNs), pct(m.delivered), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
-        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
+        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
     case 'echo':
       return [row.label, fmt(m.p50, 1), fmt(m.p99, 1), times(ratio(m.p50, dgram?.metrics.p50)), times(ratio(m.p99, dgram?.metrics.p99)),
         times(ratio(m.p50, c?.metrics.p50)), times(ratio(m.p99, c?.metrics.p99))];
@@ -394,8 +403,9 @@ function cells(group, row, results) {
 function table(report) {
   const out = [];
   out.push(`abyss-transport benchmark: ${report.options.size}-byte datagrams, ${report.options.duration} s per throughput case, ` +
+    `median of ${report.options.rounds} interleaved round${report.options.rounds > 1 ? 's' : ''}, ` +
     `${report.options.pings} round trips; node ${report.node}, ${report.cpus} CPUs (${report.cpuModel}), Linux ${report.kernel}`);
-  out.push('Ratios are this row / the DgramUDP row of the same call (node:dgram through the Transport API), and / C');
+  out.push('Ratios are this row / the DgramUDP row of the same call (node:dgram through the Transport API), / raw node:dgram, and / C');
   out.push('(UDP.sendBatch / the C UDP_SEGMENT row: it sends runs of equal messages to one destination as one GSO send).');
   out.push('CPU and latency: lower is better; pps and Gbit/s: higher is better.');
   for (const group of GROUPS) {
@@ -435,7 +445,7 @@ function svg(report) {
   let y = 30;
   parts.push(`<text x="12" y="${y}" font-size="17" font-weight="bold">abyss-transport vs node:dgram vs C, ${report.options.size}-byte datagrams</text>`);
   y += 20;
-  parts.push(`<text x="12" y="${y}" fill="#555">${escapeXml(`${report.date}, node ${report.node}, ${report.cpus} CPUs, ${report.options.duration} s per case. Each side in its own process; CPU is process CPU time.`)}</text>`);
+  parts.push(`<text x="12" y="${y}" fill="#555">${escapeXml(`${report.date}, node ${report.node}, ${report.cpus} CPUs, ${report.options.duration} s per case, median of ${report.options.rounds} rounds. Each side in its own process; CPU is process CPU time.`)}</text>`);
   y += 14;
   const legend = [['udp', 'abyss-transport UDP'], ['dgramudp', 'DgramUDP (node:dgram, same API)'], ['dgram', 'raw node:dgram'], ['c', 'C']];
   let x = 12;
@@ -513,16 +523,16 @@ async function main() {
     cpus: os.cpus().length,
     cpuModel: (os.cpus()[0] && os.cpus()[0].model || 'unknown').trim(),
     kernel: os.release(),
-    options: { size: options.size, duration: options.duration, cases: options.cases, quick: options.quick, pings: options.pings, segment: SEGMENT },
+    options: { size: options.size, duration: options.duration, rounds: options.rounds, cases: options.cases, quick: options.quick, pings: options.pings, segment: SEGMENT },
     results: {},
   };
-  // Groups with rounds run their rows interleaved that many times (A B C A B C …) and keep
+  // Each group runs its rows interleaved, round after round (A B C A B C …), and keeps
   // each metric's median, so a slow moment of the machine does not land on one row.
   const plan = [];
   for (const group of GROUPS) {
     if (!group.cases.some((name) => options.cases.includes(name))) continue;
     const rows = group.rows.filter((row) => !row.select || options.cases.includes(row.select));
-    const rounds = group.rounds || 1;
+    const { rounds } = options;
     for (let round = 1; round <= rounds; round++) {
       for (const row of rows) plan.push({ group, row, round, rounds });
     }

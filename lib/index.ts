@@ -2,4 +2,4 @@ export { UDP } from './udp';
 export { Socket } from './socket';
 export { TransportError } from './errors';
 export type * from './types';
-export { DgramUDP } from './dgram';
+export { DgramUDP, type DgramSocket } from './dgram';
