@@ -284,6 +284,26 @@ describe('recvBatch', () => {
     const { socket } = server();
     await expectRejects(() => UDP.recvBatch(socket, 4, 50), 'timeout');
   });
+
+  test('large and small datagrams in one batch arrive byte-exact and in order', async () => {
+    const socket = listen(0, { ip: '127.0.0.1', recbuf: 1 << 20 });
+    const port = portOf(socket);
+    // Around the size where a datagram stops being copied and keeps the memory it was read into.
+    const sizes = [10, 16383, 16384, 3, 65507, 0, 40000, 1400];
+    const payloads = sizes.map((size, seed) => pattern(size, seed));
+    for (const payload of payloads) await sender.send('127.0.0.1', port, payload);
+    await queued(socket);
+    await sleep(20);
+    const batch = await UDP.recvBatch(socket, 64, 3000);
+    while (batch.length < payloads.length) batch.push(...(await UDP.recvBatch(socket, 64, 3000)));
+    expect(batch.map((d) => d.data.length)).toEqual(sizes);
+    batch.forEach((d, i) => expect(d.data.equals(payloads[i])).toBe(true));
+    // A datagram held on to is not overwritten by the ones read after it.
+    const held = batch.map((d) => Buffer.from(d.data));
+    for (const payload of payloads) await sender.send('127.0.0.1', port, Buffer.from(payload.map((byte) => byte ^ 0xff)));
+    for (let i = 0; i < payloads.length; i++) await UDP.recv(socket, 0, 3000);
+    batch.forEach((d, i) => expect(d.data.equals(held[i])).toBe(true));
+  });
 });
 
 describe('ICMP errors on a connected socket', () => {
