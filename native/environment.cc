@@ -58,6 +58,33 @@ void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) 
   }
 }
 
+mmsghdr* ReceiveArena::Prepare(int max, size_t slot) {
+  if (slot > data.size()) data.resize(slot);
+  if (slot != prepared_slot_ || data.data() != prepared_data_) prepared_ = 0;
+  for (int i = prepared_; i < max; i++) {
+    iov[i] = {data.data() + i * slot, slot};
+    msghdr& header = headers[i].msg_hdr;
+    header = {};
+    header.msg_name = &names[i];
+    header.msg_namelen = sizeof(sockaddr_storage);
+    header.msg_iov = &iov[i];
+    header.msg_iovlen = 1;
+    header.msg_control = control[i];
+    header.msg_controllen = kControlSize;
+  }
+  if (max > prepared_) prepared_ = max;
+  prepared_slot_ = slot;
+  prepared_data_ = data.data();
+  return headers;
+}
+
+void ReceiveArena::Recycle(int used) {
+  for (int i = 0; i < used; i++) {
+    headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    headers[i].msg_hdr.msg_controllen = kControlSize;
+  }
+}
+
 ReceiveArena& Environment::Arena() {
   if (!arena_) {
     arena_ = std::make_unique<ReceiveArena>();

@@ -61,6 +61,17 @@ struct ReceiveArena {
   sockaddr_storage names[kMaxBatch];
   iovec iov[kMaxBatch];
   mmsghdr headers[kMaxBatch];
+
+  // The first `max` headers, each over a slot of `slot` bytes, ready for recvmmsg. They stay
+  // ready between calls: a call only restores the lengths the kernel wrote into the `used`
+  // headers it filled last time (Recycle), rather than rebuilding 64 headers per read.
+  mmsghdr* Prepare(int max, size_t slot);
+  void Recycle(int used);
+
+ private:
+  int prepared_ = 0;
+  size_t prepared_slot_ = 0;
+  const uint8_t* prepared_data_ = nullptr;
 };
 
 // Where received bytes go for the facade: a slab Buffer that successive receives fill

@@ -480,28 +480,23 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     // A unix datagram may be larger than a slot: size the one slot by the queue's head.
     int next = 0;
     if (ioctl(state_->fd, SIOCINQ, &next) == 0 && static_cast<size_t>(next) > slot) slot = next;
-    if (slot > arena.data.size()) arena.data.resize(slot);
     max = 1;
   }
-  for (int i = 0; i < max; i++) {
-    arena.iov[i] = {arena.data.data() + i * slot, slot};
-    msghdr& header = arena.headers[i].msg_hdr;
-    header = {};
-    header.msg_name = &arena.names[i];
-    header.msg_namelen = sizeof(sockaddr_storage);
-    header.msg_iov = &arena.iov[i];
-    header.msg_iovlen = 1;
-    header.msg_control = arena.control[i];
-    header.msg_controllen = kControlSize;
-  }
+  mmsghdr* headers = arena.Prepare(max, slot);
   int count;
   do {
-    count = recvmmsg(state_->fd, arena.headers, max, MSG_TRUNC, nullptr);
+    count = recvmmsg(state_->fd, headers, max, MSG_TRUNC, nullptr);
   } while (count < 0 && errno == EINTR);
   if (count < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Undefined();
     throw SysError(env, "recv", "recvmsg", errno);
   }
+  // However this call ends, the headers it used are made ready again.
+  struct RecycleOnExit {
+    ReceiveArena& arena;
+    int used;
+    ~RecycleOnExit() { arena.Recycle(used); }
+  } recycle{arena, count};
 
   size_t total = 0;
   for (int i = 0; i < count; i++) total += std::min<size_t>(arena.headers[i].msg_len, slot);
