@@ -1,4 +1,5 @@
-// libFuzzer: DecodeAncillary on arbitrary control buffers and lengths, cut ones included.
+// libFuzzer: DecodeAncillary and PassedDescriptors on arbitrary control buffers and lengths,
+// cut ones included.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,5 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     abyss::DecodeAncillary(prefix.data(), prefix.size(), &partial);
     if ((partial.present & ~abyss::kMalformed & ~out.present) != 0) abort();
   }
+  // Descriptors: never more than the capacity, never more than the buffer could hold.
+  int passed[16];
+  size_t count = abyss::PassedDescriptors(control.data(), control.size(), passed, 16);
+  if (count > 16 || count * sizeof(int) > size) abort();
   return 0;
 }

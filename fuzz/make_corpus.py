@@ -38,6 +38,7 @@ messages = {
     "timestamp": cmsg(SOL, 35, struct.pack("=qq", 1700000000, 123456789)),
     "dropped": cmsg(SOL, 40, struct.pack("=I", 7)),
     "gro": cmsg(UDP, 104, struct.pack("=i", 1400)),
+    "rights": cmsg(SOL, socket.SCM_RIGHTS, struct.pack("=3i", 7, 8, 9)),
 }
 for name, data in messages.items():
     write("cmsg_decode", name, data)

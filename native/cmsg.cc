@@ -132,28 +132,43 @@ bool DecodeOne(int level, int type, const uint8_t* data, size_t size, ReceivedAn
 
 constexpr size_t Align(size_t length) { return (length + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1); }
 
-}  // namespace
-
-void DecodeAncillary(const uint8_t* control, size_t length, ReceivedAncillary* out) {
+// Calls visit(level, type, data, size) for each control message; false when the buffer is
+// cut or malformed (the messages before the fault were visited).
+template <typename Visit>
+bool ForEachMessage(const uint8_t* control, size_t length, Visit visit) {
   const size_t header = Align(sizeof(cmsghdr));
   size_t offset = 0;
   while (offset + sizeof(cmsghdr) <= length) {
     cmsghdr message;
     std::memcpy(&message, control + offset, sizeof(message));
-    if (message.cmsg_len < header || message.cmsg_len > length - offset) {
-      out->present |= kMalformed;
-      return;
-    }
-    if (!DecodeOne(message.cmsg_level, message.cmsg_type, control + offset + header, message.cmsg_len - header,
-                   out)) {
-      out->present |= kMalformed;
-    }
+    if (message.cmsg_len < header || message.cmsg_len > length - offset) return false;
+    visit(message.cmsg_level, message.cmsg_type, control + offset + header, message.cmsg_len - header);
     size_t step = Align(message.cmsg_len);
-    if (step > length - offset) return;
+    if (step > length - offset) return true;
     offset += step;
   }
   // Bytes left over that cannot hold a header: the buffer was cut.
-  if (offset < length) out->present |= kMalformed;
+  return offset == length;
+}
+
+}  // namespace
+
+void DecodeAncillary(const uint8_t* control, size_t length, ReceivedAncillary* out) {
+  bool whole = ForEachMessage(control, length, [out](int level, int type, const uint8_t* data, size_t size) {
+    if (!DecodeOne(level, type, data, size, out)) out->present |= kMalformed;
+  });
+  if (!whole) out->present |= kMalformed;
+}
+
+size_t PassedDescriptors(const uint8_t* control, size_t length, int* out, size_t capacity) {
+  size_t count = 0;
+  ForEachMessage(control, length, [&](int level, int type, const uint8_t* data, size_t size) {
+    if (level != SOL_SOCKET || type != SCM_RIGHTS) return;
+    for (size_t at = 0; at + sizeof(int) <= size && count < capacity; at += sizeof(int)) {
+      std::memcpy(&out[count++], data + at, sizeof(int));
+    }
+  });
+  return count;
 }
 
 namespace {

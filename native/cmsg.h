@@ -48,6 +48,11 @@ struct ReceivedAncillary {
 // Never reads outside [control, control + length).
 void DecodeAncillary(const uint8_t* control, size_t length, ReceivedAncillary* out);
 
+// The descriptors a unix peer passed (SCM_RIGHTS) in `length` bytes of control data, at
+// most `capacity` of them, into `out`; returns how many. recvmsg has opened them in this
+// process, and nothing in the contract takes them: the caller closes them.
+size_t PassedDescriptors(const uint8_t* control, size_t length, int* out, size_t capacity);
+
 enum SendField : uint32_t {
   kSendTos = 1u << 0,
   kSendTtl = 1u << 1,

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,15 @@ int SocketInNamespace(Napi::Env env, int domain, const std::string& netns) {
   close(target);
   if (fd < 0) throw SysError(env, "listen", "socket", socket_errno);
   return fd;
+}
+
+// Any unix peer may pass descriptors (SCM_RIGHTS) with a datagram, and recvmsg opens them
+// in this process. Nothing in the contract takes them: they are closed, not leaked.
+void ClosePassedDescriptors(const msghdr& header) {
+  int passed[kControlSize / sizeof(int)];
+  size_t count = PassedDescriptors(static_cast<const uint8_t*>(header.msg_control), header.msg_controllen, passed,
+                                   std::size(passed));
+  for (size_t i = 0; i < count; i++) close(passed[i]);
 }
 
 int AdoptDescriptor(Napi::Env env, int fd, int* family) {
@@ -485,7 +495,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
   mmsghdr* headers = arena.Prepare(max, slot);
   int count;
   do {
-    count = recvmmsg(state_->fd, headers, max, MSG_TRUNC, nullptr);
+    count = recvmmsg(state_->fd, headers, max, MSG_TRUNC | MSG_CMSG_CLOEXEC, nullptr);
   } while (count < 0 && errno == EINTR);
   if (count < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Undefined();
@@ -525,6 +535,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     ReceivedAncillary ancillary;
     if (header.msg_controllen > 0) {
       DecodeAncillary(static_cast<const uint8_t*>(header.msg_control), header.msg_controllen, &ancillary);
+      if (state_->family == AF_UNIX) ClosePassedDescriptors(header);
     }
     if ((header.msg_flags & MSG_CTRUNC) || (ancillary.present & kMalformed)) flags |= kFlagCtruncated;
     record[kMetaFlags] = flags;

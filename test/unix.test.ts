@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UDP, type Socket } from '../lib';
@@ -155,6 +156,22 @@ describe('unix datagram sockets ({ local: path })', () => {
     expectThrows(() => UDP.close(UDP.listen(0, { family: 'inet', ip: { local: path.join(dir, 'q') } })), 'badarg');
     expectThrows(() => UDP.close(UDP.listen(0, { family: 'local', ip: '127.0.0.1' })), 'badarg');
     expect(fs.existsSync(path.join(dir, 'p'))).toBe(false);
+  });
+
+  test('descriptors a peer passes (SCM_RIGHTS) are closed, not leaked; a cut control buffer says so', async () => {
+    const { socket, file } = local('server');
+    const openDescriptors = () => fs.readdirSync('/proc/self/fd').length;
+    const before = openDescriptors();
+    const passFds = (count: number, text: string) =>
+      execFileSync('python3', [path.join(__dirname, 'peers', 'pass_fds.py'), file, String(count), text]);
+    passFds(3, 'three');
+    // 200 descriptors need 800 bytes of control data: more than the receive buffer holds.
+    passFds(200, 'many');
+    const three = await UDP.recv(socket, 0, 3000);
+    expect(three).toStrictEqual({ address: { local: '' }, port: 0, data: Buffer.from('three') });
+    const many = await UDP.recv(socket, 0, 3000);
+    expect(many).toStrictEqual({ address: { local: '' }, port: 0, data: Buffer.from('many'), ancillary: { ctruncated: true } });
+    expect(openDescriptors()).toBe(before);
   });
 
   test("every call on a closed unix socket fails 'closed'", async () => {

@@ -199,6 +199,22 @@ const std::map<std::string, std::function<void()>> kCases = {
        auto out = Control().Add(IPPROTO_IP, IP_PKTINFO, four).Decode();
        EXPECT(out.present == kMalformed);
      }},
+    {"passed descriptors: every SCM_RIGHTS int is found, nothing else, never past the buffer", [] {
+       int three[3] = {7, 8, 9};
+       int one = 42;
+       Control control;
+       control.Add(IPPROTO_IP, IP_TTL, 63).Add(SOL_SOCKET, SCM_RIGHTS, three).Add(SOL_SOCKET, SCM_RIGHTS, one);
+       std::vector<uint8_t> exact = control.bytes;
+       int found[8] = {};
+       EXPECT(PassedDescriptors(exact.data(), exact.size(), found, 8) == 4);
+       EXPECT(found[0] == 7 && found[1] == 8 && found[2] == 9 && found[3] == 42);
+       EXPECT(PassedDescriptors(exact.data(), exact.size(), found, 2) == 2);
+       // Cut inside the first SCM_RIGHTS: a length running past the buffer is not trusted.
+       size_t cut = CMSG_SPACE(sizeof(int)) + CMSG_LEN(sizeof(int) * 2);
+       std::vector<uint8_t> prefix(exact.begin(), exact.begin() + cut);
+       EXPECT(PassedDescriptors(prefix.data(), prefix.size(), found, 8) == 0);
+       EXPECT(PassedDescriptors(nullptr, 0, found, 8) == 0);
+     }},
     {"encode: IPv4 tos, ttl and source address decode back", [] {
        SendAncillary in;
        in.present = kSendTos | kSendTtl | kSendPktinfoAddress | kSendPktinfoIfindex;
