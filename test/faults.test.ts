@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -140,5 +140,29 @@ test('the memory behind a received datagram holds no uninitialised bytes past it
   } finally {
     UDP.close(receiver);
     peer.close();
+  }
+});
+
+test('a system call interrupted by a signal (EINTR) is retried: every call still does exactly its work', () => {
+  // A signal cannot be aimed at the instant a non-blocking call is in the kernel, so a shim
+  // in front of libc fails every other such call with EINTR, in a process of its own.
+  const shim = path.join(dir, 'eintr_shim.so');
+  execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Werror', '-o', shim,
+    path.join(__dirname, 'native', 'eintr_shim.c'), '-ldl']);
+  const report = path.join(dir, 'eintr.json');
+  const child = spawnSync(process.execPath, [path.join(__dirname, 'scripts', 'eintr.js')], {
+    encoding: 'utf8',
+    timeout: 30000,
+    // After whatever is preloaded already (the sanitizer runtime, in the ASan run).
+    env: { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' '), ABYSS_EINTR_REPORT: report },
+  });
+  const result = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}');
+  expect(result.error).toBeUndefined();
+  expect(result.received).toEqual(result.sent);
+  expect(result.sent).toHaveLength(120);
+  expect(result.errorQueue).toBeNull();
+  const calls = JSON.parse(fs.readFileSync(report, 'utf8'));
+  for (const call of ['recvmmsg', 'recvmsg', 'sendmsg', 'sendmmsg', 'connect']) {
+    expect({ call, interrupted: calls[call].interrupted > 0 }).toEqual({ call, interrupted: true });
   }
 });
