@@ -99,37 +99,44 @@ installed=$app/node_modules/abyss-transport
 [ ! -e "$installed/build" ] || fail "installing compiled the addon (build/ exists)"
 prebuild=$installed/prebuilds/linux-x64/abyss-transport.glibc.node
 
-cat >roundtrip.cjs <<'CJS'
+# The same round trip from each module system: UDP is what `require` or `import` gave.
+cat >roundtrip-common.cjs <<'COMMON'
 const assert = require('node:assert');
 const fs = require('node:fs');
-const { UDP } = require('abyss-transport');
 
-async function main() {
+exports.roundTrip = async function roundTrip(UDP, label, expectedAddon) {
   const server = UDP.listen(0, { ip: '127.0.0.1' });
   const client = UDP.open(0, { ip: '127.0.0.1' });
   const { port } = UDP.sockname(server);
-  const payload = Buffer.from([0, 1, 2, 0xfe, 0xff, ...Buffer.from('from CommonJS')]);
+  const payload = Buffer.from([0, 1, 2, 0xfe, 0xff, ...Buffer.from(`from ${label}`)]);
   await UDP.send(client, '127.0.0.1', port, payload);
   const got = await UDP.recv(server, 0, 5000);
   assert.deepStrictEqual(got.data, payload);
-  await UDP.send(server, got.address, got.port, ['pong ', Buffer.from('cjs')]);
-  assert.strictEqual(String((await UDP.recv(client, 0, 5000)).data), 'pong cjs');
+  await UDP.send(server, got.address, got.port, ['pong ', Buffer.from(label)]);
+  assert.strictEqual(String((await UDP.recv(client, 0, 5000)).data), `pong ${label}`);
   UDP.close(server);
   UDP.close(client);
   const addons = fs.readFileSync('/proc/self/maps', 'utf8').split('\n')
     .map((l) => l.split(/\s+/)[5]).filter((p) => p && p.endsWith('.node'));
-  assert.deepStrictEqual([...new Set(addons)], [process.argv[2]]);
-  console.log(`CommonJS round trip: ${payload.length} bytes there and back, on ${addons[0]}`);
-}
-main().catch((e) => { console.error(e); process.exit(1); });
+  assert.deepStrictEqual([...new Set(addons)], [expectedAddon]);
+  console.log(`${label} round trip: ${payload.length} bytes there and back, on ${addons[0]}`);
+};
+COMMON
+
+cat >roundtrip.cjs <<'CJS'
+const { UDP } = require('abyss-transport');
+require('./roundtrip-common.cjs').roundTrip(UDP, 'CommonJS', process.argv[2]).catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
 CJS
 
 cat >roundtrip.mjs <<'MJS'
 import assert from 'node:assert';
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import abyss, { UDP, Socket, TransportError, DgramUDP } from 'abyss-transport';
 import * as namespace from 'abyss-transport';
+import { roundTrip } from './roundtrip-common.cjs';
 
 // One instance for both: the ESM entry re-exports the CommonJS build, every name of it.
 const cjs = createRequire(import.meta.url)('abyss-transport');
@@ -140,22 +147,7 @@ assert.strictEqual(TransportError, cjs.TransportError);
 assert.strictEqual(DgramUDP, cjs.DgramUDP);
 assert.deepStrictEqual(Object.keys(namespace).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort(),
   'dist/index.mjs must export exactly the names of dist/index.js');
-
-const server = UDP.listen(0, { ip: '127.0.0.1' });
-const client = UDP.open(0, { ip: '127.0.0.1' });
-const { port } = UDP.sockname(server);
-const payload = Buffer.from([0, 1, 2, 0xfe, 0xff, ...Buffer.from('from ESM')]);
-await UDP.send(client, '127.0.0.1', port, payload);
-const got = await UDP.recv(server, 0, 5000);
-assert.deepStrictEqual(got.data, payload);
-await UDP.send(server, got.address, got.port, ['pong ', Buffer.from('esm')]);
-assert.strictEqual(String((await UDP.recv(client, 0, 5000)).data), 'pong esm');
-UDP.close(server);
-UDP.close(client);
-const addons = fs.readFileSync('/proc/self/maps', 'utf8').split('\n')
-  .map((l) => l.split(/\s+/)[5]).filter((p) => p && p.endsWith('.node'));
-assert.deepStrictEqual([...new Set(addons)], [process.argv[2]]);
-console.log(`ESM round trip: ${payload.length} bytes there and back, on ${addons[0]}`);
+await roundTrip(UDP, 'ESM', process.argv[2]);
 MJS
 
 node roundtrip.cjs "$prebuild" >&2 || fail "the CommonJS round trip failed"
