@@ -143,26 +143,38 @@ test('the memory behind a received datagram holds no uninitialised bytes past it
   }
 });
 
-test('a system call interrupted by a signal (EINTR) is retried: every call still does exactly its work', () => {
-  // A signal cannot be aimed at the instant a non-blocking call is in the kernel, so a shim
-  // in front of libc fails every other such call with EINTR, in a process of its own.
+/** Runs test/scripts/<script> under the fault shim (test/native/eintr_shim.c); its JSON line and the shim's counts. */
+function underShim(script: string, faultEnv: Record<string, string> = {}): { result: Record<string, unknown>; calls: Record<string, { interrupted: number }> } {
   const shim = path.join(dir, 'eintr_shim.so');
-  execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Werror', '-o', shim,
-    path.join(__dirname, 'native', 'eintr_shim.c'), '-ldl']);
-  const report = path.join(dir, 'eintr.json');
-  const child = spawnSync(process.execPath, [path.join(__dirname, 'scripts', 'eintr.js')], {
+  if (!fs.existsSync(shim)) {
+    execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', '-Wall', '-Werror', '-o', shim,
+      path.join(__dirname, 'native', 'eintr_shim.c'), '-ldl']);
+  }
+  const report = path.join(dir, `${script}.calls.json`);
+  const child = spawnSync(process.execPath, [path.join(__dirname, 'scripts', script)], {
     encoding: 'utf8',
     timeout: 30000,
     // After whatever is preloaded already (the sanitizer runtime, in the ASan run).
-    env: { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' '), ABYSS_EINTR_REPORT: report },
+    env: { ...process.env, ...faultEnv, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' '), ABYSS_EINTR_REPORT: report },
   });
-  const result = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}');
+  return { result: JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}'), calls: JSON.parse(fs.readFileSync(report, 'utf8')) };
+}
+
+test('a system call interrupted by a signal (EINTR) is retried: every call still does exactly its work', () => {
+  // A signal cannot be aimed at the instant a non-blocking call is in the kernel, so a shim
+  // in front of libc fails every other such call with EINTR, in a process of its own.
+  const { result, calls } = underShim('eintr.js');
   expect(result.error).toBeUndefined();
   expect(result.received).toEqual(result.sent);
   expect(result.sent).toHaveLength(120);
   expect(result.errorQueue).toBeNull();
-  const calls = JSON.parse(fs.readFileSync(report, 'utf8'));
   for (const call of ['recvmmsg', 'recvmsg', 'sendmsg', 'sendmmsg', 'connect']) {
     expect({ call, interrupted: calls[call].interrupted > 0 }).toEqual({ call, interrupted: true });
   }
+});
+
+test('a read that fails when the socket turns readable rejects the waiting recv with its reason, and the datagram stays for the next', () => {
+  const { result, calls } = underShim('read-fault.js', { ABYSS_FAULT_ERRNO: String(os.constants.errno.ENOMEM) });
+  expect(result).toEqual({ atOnce: { reason: 'enomem' }, whileWaiting: { reason: 'enomem' }, after: { data: 'kept' } });
+  expect(calls.recvmmsg.interrupted).toBe(2);
 });

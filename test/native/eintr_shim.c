@@ -1,7 +1,8 @@
 // Fault injection for test/faults.test.ts, loaded with LD_PRELOAD into a child process:
 // every other recvmmsg, recvmsg, sendmsg, sendmmsg and connect on a datagram socket fails
-// with EINTR before reaching the kernel, as a signal arriving mid-call makes it fail. At exit
-// it writes how many calls it saw and interrupted to the file named by ABYSS_EINTR_REPORT.
+// with EINTR before reaching the kernel, as a signal arriving mid-call makes it fail
+// (ABYSS_FAULT_ERRNO=n: with errno n instead, an error that is not retried). At exit it
+// writes how many calls it saw and failed to the file named by ABYSS_EINTR_REPORT.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,7 +28,8 @@ static int interrupt(int call, int fd) {
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_DGRAM) return 0;
   if (seen[call]++ % 2 != 0) return 0;
   interrupted[call]++;
-  errno = EINTR;
+  const char* fault = getenv("ABYSS_FAULT_ERRNO");
+  errno = fault ? atoi(fault) : EINTR;
   return 1;
 }
 
