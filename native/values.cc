@@ -3,6 +3,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "address.h"
 #include "environment.h"
@@ -244,36 +245,55 @@ void ResolveText(GatheredData* data, std::vector<char>& text) {
   for (const auto& [index, offset] : data->text_pieces) data->iov[index].iov_base = text.data() + offset;
 }
 
+namespace {
+
+// The keys a send's ancillary object may have; kSendKeyNames and kIntKeyFields follow this order.
+enum SendKey { kKeyTos, kKeyTtl, kKeyTclass, kKeyHoplimit, kKeySegmentSize, kKeyPktinfo, kSendKeyCount };
+constexpr const char* kSendKeyNames[kSendKeyCount] = {"tos", "ttl", "tclass", "hoplimit", "segmentSize", "pktinfo"};
+constexpr uint32_t kIntKeyFields[kKeyPktinfo] = {kSendTos, kSendTtl, kSendTclass, kSendHoplimit, kSendSegmentSize};
+
+// Which SendKey `key` is, or -1. The key is read into a small stack buffer, not a string.
+int MatchSendKey(Napi::Env env, Napi::Value key) {
+  char text[16];
+  size_t length = 0;
+  napi_status status = napi_get_value_string_utf8(env, key, text, sizeof text, &length);
+  NAPI_THROW_IF_FAILED(env, status, -1);
+  for (int k = 0; k < kSendKeyCount; k++) {
+    if (length == std::strlen(kSendKeyNames[k]) && std::memcmp(text, kSendKeyNames[k], length) == 0) return k;
+  }
+  return -1;
+}
+
+// The object's own enumerable string keys: what an ancillary object literal has.
+Napi::Array OwnKeys(Napi::Env env, Napi::Object object) {
+  napi_value keys;
+  napi_status status = napi_get_all_property_names(env, object, napi_key_own_only,
+                                                   static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
+                                                   napi_key_numbers_to_strings, &keys);
+  NAPI_THROW_IF_FAILED(env, status, Napi::Array());
+  return Napi::Array(env, keys);
+}
+
+}  // namespace
+
 size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, uint8_t* control) {
   SendAncillary in;
-  struct IntKey {
-    const char* name;
-    uint32_t field;
-    int* target;
-  };
-  const IntKey int_keys[] = {{"tos", kSendTos, &in.tos},
-                             {"ttl", kSendTtl, &in.ttl},
-                             {"tclass", kSendTclass, &in.tclass},
-                             {"hoplimit", kSendHoplimit, &in.hoplimit},
-                             {"segmentSize", kSendSegmentSize, &in.segment_size}};
-  Napi::Array keys = ancillary.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); i++) {
-    std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+  int* const int_targets[kKeyPktinfo] = {&in.tos, &in.ttl, &in.tclass, &in.hoplimit, &in.segment_size};
+  Napi::Array keys = OwnKeys(env, ancillary);
+  for (uint32_t i = 0, count = keys.Length(); i < count; i++) {
+    Napi::Value key = keys.Get(i);
     Napi::Value value = ancillary.Get(key);
     if (value.IsUndefined()) continue;
-    bool known = false;
-    for (const IntKey& candidate : int_keys) {
-      if (key != candidate.name) continue;
+    int which = MatchSendKey(env, key);
+    if (which < 0) throw BadArg(env, "send", "unknown ancillary key '" + key.As<Napi::String>().Utf8Value() + "'");
+    if (which < kKeyPktinfo) {
       int64_t number;
       if (!AsInteger(value, &number) || number < INT_MIN || number > INT_MAX) {
-        throw BadArg(env, "send", "ancillary '" + key + "' must be an integer, got " + Show(value));
+        throw BadArg(env, "send", std::string("ancillary '") + kSendKeyNames[which] + "' must be an integer, got " + Show(value));
       }
-      *candidate.target = static_cast<int>(number);
-      in.present |= candidate.field;
-      known = true;
-    }
-    if (key == "pktinfo") {
-      known = true;
+      *int_targets[which] = static_cast<int>(number);
+      in.present |= kIntKeyFields[which];
+    } else {
       if (!value.IsObject()) throw BadArg(env, "send", "ancillary 'pktinfo' must be { address?, ifindex? }");
       Napi::Object pktinfo = value.As<Napi::Object>();
       Napi::Array fields = pktinfo.GetPropertyNames();
@@ -301,7 +321,6 @@ size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, ui
         in.present |= kSendPktinfoIfindex;
       }
     }
-    if (!known) throw BadArg(env, "send", "unknown ancillary key '" + key + "'");
   }
   size_t written = 0;
   switch (EncodeAncillary(in, family, control, kMaxSendControl, &written)) {
