@@ -6,7 +6,8 @@
 //
 //   --size N        datagram size for receive, send and echo (default 64)
 //   --duration S    seconds per throughput case (default 3)
-//   --cases LIST    recv,recvBatch,send,sendBatch,echo,gso,gro (default all)
+//   --cases LIST    recv,recvBatch,paced,send,sendBatch,echo,gso,gro (default all)
+//   --rate PPS      the offered rate of the paced receive case (default 100000)
 //   --rounds N      interleaved rounds per case, each figure their median (default 3)
 //   --quick         1 s per case, one round and fewer round trips
 //
@@ -26,19 +27,19 @@ const casesScript = path.join(__dirname, 'cases.js');
 const resultsDir = path.join(__dirname, 'results');
 const udpbench = path.join(binDir, 'udpbench');
 
-const ALL_CASES = ['recv', 'recvBatch', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
+const ALL_CASES = ['recv', 'recvBatch', 'paced', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
 const SEGMENT = 1400;
 /** How long a receiver waits for the first datagram. */
 const FIRST_WAIT_S = 10;
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--rounds N] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
+  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--rounds N] [--rate PPS] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
   process.exit(2);
 }
 
 function parseOptions(argv) {
-  const options = { size: 64, duration: 3, rounds: 3, cases: [...ALL_CASES], quick: false, pings: 10000 };
+  const options = { size: 64, duration: 3, rounds: 3, rate: 100000, cases: [...ALL_CASES], quick: false, pings: 10000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -48,6 +49,7 @@ function parseOptions(argv) {
     if (arg === '--size') options.size = Number(value());
     else if (arg === '--duration') options.duration = Number(value());
     else if (arg === '--rounds') options.rounds = Number(value());
+    else if (arg === '--rate') options.rate = Number(value());
     else if (arg === '--cases') options.cases = value().split(',').map((name) => name.trim()).filter(Boolean);
     else if (arg === '--quick') options.quick = true;
     else if (arg === '--help' || arg === '-h') usage();
@@ -61,6 +63,7 @@ function parseOptions(argv) {
   if (!Number.isInteger(options.size) || options.size < 1 || options.size > 65507) usage('--size must be an integer from 1 to 65507');
   if (!(options.duration > 0 && options.duration <= 60)) usage('--duration must be a number of seconds from 0 to 60');
   if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 9) usage('--rounds must be an integer from 1 to 9');
+  if (!Number.isInteger(options.rate) || options.rate < 1000 || options.rate > 10_000_000) usage('--rate must be an integer from 1000 to 10000000');
   const unknown = options.cases.filter((name) => !ALL_CASES.includes(name));
   if (unknown.length > 0 || options.cases.length === 0) usage(`unknown case(s): ${unknown.join(', ') || '(none given)'}`);
   return options;
@@ -212,12 +215,16 @@ const node = (...args) => start(process.execPath, [casesScript, ...args]);
 // ----------------------------------------------------------------------------------------
 // The cases
 
-/** Receive: a C sendmmsg flood (fixed count and duration) from a separate process. */
-async function receiveCase(row, options, spawned) {
+/**
+ * Receive: a C sendmmsg flood from a separate process, as fast as it goes (paced: at
+ * options.rate, one datagram per tick).
+ */
+async function receiveCase(row, options, spawned, paced = false) {
   const receiver = spawned(row.id === 'c' ? c('sink', FIRST_WAIT_S) : node('receive', row.id, FIRST_WAIT_S));
   const { port } = await receiver.next(20000);
   const count = Math.round(options.duration * 5e6); // more than one core sends: the duration decides
-  const flood = spawned(c('flood', port, options.duration, options.size, count));
+  const flood = spawned(paced ? c('pace', port, options.duration, options.size, options.rate)
+    : c('flood', port, options.duration, options.size, count));
   const offered = await flood.next(options.duration * 1000 + 15000);
   const got = await receiver.next(FIRST_WAIT_S * 1000 + 15000);
   if (got.received === 0) throw new Unavailable('nothing was received');
@@ -228,6 +235,7 @@ async function receiveCase(row, options, spawned) {
     pps: got.received / Math.max(got.seconds, 1e-9),
     cpuNs: (got.cpu / got.received) * 1e9,
     cpuSeconds: got.cpu,
+    busy: got.cpu / Math.max(got.seconds, 1e-9),
     loss: Math.max(0, 1 - got.received / offered.sent),
     perCall: got.calls ? got.received / got.calls : undefined,
   };
@@ -299,12 +307,24 @@ async function groCase(row, options, spawned) {
 // api: rows with the same api are compared ("vs dgram" is against DgramUDP's row of that api).
 const GROUPS = [
   {
-    id: 'receive', title: 'Receive: C sendmmsg flood from another process', run: receiveCase, cases: ['recv', 'recvBatch'],
+    id: 'receive', title: 'Receive: C sendmmsg flood from another process, as fast as it sends (busy ≈ 100%: the receiver is saturated, and CPU/dgram is 1 / received pps)', run: receiveCase, cases: ['recv', 'recvBatch'],
     rows: [
       { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', select: 'recv', api: 'recv' },
       { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
       { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', select: 'recv', api: 'recv', baseline: true },
       { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', select: 'recvBatch', api: 'recvBatch', baseline: true },
+      { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
+      { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
+    ],
+  },
+  {
+    id: 'paced', run: (row, options, spawned) => receiveCase(row, options, spawned, true), cases: ['paced'],
+    title: 'Receive: a C sender paced at {rate} pps, one datagram per tick (below the receivers\' limit: CPU/dgram is their own cost, not the offered rate\'s)',
+    rows: [
+      { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', api: 'recv' },
+      { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', api: 'recvBatch' },
+      { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', api: 'recv', baseline: true },
+      { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', api: 'recvBatch', baseline: true },
       { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
       { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
     ],
@@ -369,12 +389,16 @@ function references(group, row, results) {
 }
 
 const COLUMNS = {
-  receive: ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'loss', 'dgrams/call', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
+  receive: ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'busy', 'loss', 'dgrams/call', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
   send: ['implementation', 'sent pps', 'CPU ns/dgram', 'delivered', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
   echo: ['implementation', 'p50 µs', 'p99 µs', 'p50 vs dgram', 'p99 vs dgram', 'p50 vs C', 'p99 vs C'],
   gso: ['implementation', 'sent Gbit/s', 'CPU s/GB', 'delivered', 'Gbit/s vs C', 'CPU/GB vs C'],
   gro: ['implementation', 'offered Gbit/s', 'received Gbit/s', 'CPU s/GB', 'loss', 'Gbit/s vs C', 'CPU/GB vs C'],
 };
+COLUMNS.paced = COLUMNS.receive;
+
+/** A group's title with the run's options filled in. */
+const titleOf = (group, report) => group.title.replace('{rate}', fmt(report.options.rate));
 
 function cells(group, row, results) {
   const r = results[row.id];
@@ -384,7 +408,8 @@ function cells(group, row, results) {
   const ratio = (a, b) => (a !== undefined && b ? a / b : undefined);
   switch (group.id) {
     case 'receive':
-      return [row.label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.loss), fmt(m.perCall, 1), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
+    case 'paced':
+      return [row.label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.busy), pct(m.loss), fmt(m.perCall, 1), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
         times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
     case 'send':
       return [row.label, fmt(m.pps), fmt(m.cpuNs), pct(m.delivered), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
@@ -416,7 +441,7 @@ function table(report) {
     const widths = head.map((title, i) => Math.max(title.length, ...rows.filter((r) => r.length > 2).map((r) => String(r[i] ?? '').length)));
     widths[0] = Math.max(widths[0], ...rows.map((r) => r[0].length));
     const line = (values) => values.map((value, i) => (i === 0 ? String(value).padEnd(widths[i]) : String(value ?? '').padStart(widths[i]))).join('  ').trimEnd();
-    out.push('', group.title, line(head), widths.map((w) => '-'.repeat(w)).join('  '));
+    out.push('', titleOf(group, report), line(head), widths.map((w) => '-'.repeat(w)).join('  '));
     for (const values of rows) out.push(values.length === 2 ? `${values[0].padEnd(widths[0])}  ${values[1]}` : line(values));
   }
   return out.join('\n');
@@ -456,12 +481,13 @@ function svg(report) {
   }
   y += 16;
   const metric = {
-    receive: { key: 'cpuNs', unit: 'ns CPU per datagram received (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps, loss ${pct(m.loss)}` },
+    receive: { key: 'cpuNs', unit: 'ns CPU per datagram received (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps, busy ${pct(m.busy)}, loss ${pct(m.loss)}` },
     send: { key: 'cpuNs', unit: 'ns CPU per datagram sent (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps` },
     echo: { key: 'p50', unit: 'µs round trip, p50 bar, p99 tick (lower is better)', digits: 1, extra: (m) => `p99 ${fmt(m.p99, 1)} µs` },
     gso: { key: 'gbps', unit: 'Gbit/s sent (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB` },
     gro: { key: 'gbps', unit: 'Gbit/s received (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB, loss ${pct(m.loss)}` },
   };
+  metric.paced = metric.receive;
   for (const group of GROUPS) {
     const results = report.results[group.id];
     if (!results) continue;
@@ -470,7 +496,7 @@ function svg(report) {
     const values = rows.map((row) => (results[row.id].status === 'ok' ? results[row.id].metrics : undefined));
     const max = Math.max(1e-9, ...values.map((m) => (m ? (group.id === 'echo' ? m.p99 : m[key]) : 0)));
     y += 26;
-    parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(group.title)}</text><text x="12" y="${y + 15}" fill="#555">${escapeXml(unit)}</text>`);
+    parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(titleOf(group, report))}</text><text x="12" y="${y + 15}" fill="#555">${escapeXml(unit)}</text>`);
     y += 22;
     rows.forEach((row, i) => {
       const m = values[i];
@@ -523,7 +549,7 @@ async function main() {
     cpus: os.cpus().length,
     cpuModel: (os.cpus()[0] && os.cpus()[0].model || 'unknown').trim(),
     kernel: os.release(),
-    options: { size: options.size, duration: options.duration, rounds: options.rounds, cases: options.cases, quick: options.quick, pings: options.pings, segment: SEGMENT },
+    options: { size: options.size, duration: options.duration, rounds: options.rounds, rate: options.rate, cases: options.cases, quick: options.quick, pings: options.pings, segment: SEGMENT },
     results: {},
   };
   // Each group runs its rows interleaved, round after round (A B C A B C …), and keeps

@@ -1,6 +1,8 @@
 // The C side of `npm run bench`: the kernel path without a runtime, as the physical limit,
 // and the load generators. Loopback (127.0.0.1) only; every loop is bounded.
 //   udpbench flood PORT SECONDS SIZE COUNT    sendmmsg (connected) until COUNT sent or SECONDS passed
+//   udpbench pace PORT SECONDS SIZE PPS       like flood, at PPS datagrams a second (spinning on the clock
+//                                             between sends, so the receiver's wakeups are what is measured)
 //   udpbench send PORT SECONDS SIZE           sendmmsg with a destination per message, measuring its CPU
 //   udpbench sink IDLE [gro]                  recvmmsg on 127.0.0.1 (prints its port first) until
 //                                             IDLE seconds pass without a datagram (after the first one:
@@ -77,8 +79,9 @@ static int port_of(int fd) {
 
 // sendmmsg as fast as the kernel takes it. The flood connects (the cheapest send the kernel has,
 // so the receiver is what gives); the measured sender does not, as the Node senders give a
-// destination per message.
-static int flood(int port, double seconds, int size, long count, int measure) {
+// destination per message. rate > 0: paced at that many datagrams a second, one per tick,
+// catching up in one sendmmsg when it fell behind.
+static int flood(int port, double seconds, int size, long count, int measure, double rate) {
   int fd = bound_socket(0);
   struct sockaddr_in to = loopback(port);
   if (!measure && connect(fd, (struct sockaddr*)&to, sizeof to) != 0) fail("connect");
@@ -93,8 +96,13 @@ static int flood(int port, double seconds, int size, long count, int measure) {
   }
   double start = now(), cpu = cpu_seconds();
   long sent = 0, errors = 0;
-  while (sent < count && now() - start < seconds) {
+  for (double elapsed = 0; sent < count && elapsed < seconds; elapsed = now() - start) {
     long left = count - sent;
+    if (rate > 0) {
+      long due = (long)(elapsed * rate) + 1 - sent;
+      if (due <= 0) continue;
+      if (due < left) left = due;
+    }
     int n = sendmmsg(fd, messages, left < BATCH ? (unsigned)left : BATCH, 0);
     if (n > 0) sent += n;
     else errors++;
@@ -210,8 +218,9 @@ static int gso(int port, double seconds, int segment, int most) {
 
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc >= 6 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atol(argv[5]), 0);
-  if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 1);
+  if (argc >= 6 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atol(argv[5]), 0, 0);
+  if (argc >= 6 && !strcmp(argv[1], "pace")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 0, atof(argv[5]));
+  if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 1, 0);
   if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"));
   if (argc >= 2 && !strcmp(argv[1], "echo")) echo();
   if (argc >= 5 && !strcmp(argv[1], "ping")) return ping(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
