@@ -307,7 +307,7 @@ async function groCase(row, options, spawned) {
 // api: rows with the same api are compared ("vs dgram" is against DgramUDP's row of that api).
 const GROUPS = [
   {
-    id: 'receive', title: 'Receive: C sendmmsg flood from another process, as fast as it sends (busy ≈ 100%: the receiver is saturated, and CPU/dgram is 1 / received pps)', run: receiveCase, cases: ['recv', 'recvBatch'],
+    id: 'receive', title: 'Receive: C sendmmsg flood from another process, as fast as it sends (a receiver near 100% busy is saturated: its CPU/dgram is about 1 / received pps)', run: receiveCase, cases: ['recv', 'recvBatch'],
     rows: [
       { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', select: 'recv', api: 'recv' },
       { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
