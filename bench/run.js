@@ -305,29 +305,25 @@ async function groCase(row, options, spawned) {
 // kind: which build a row needs (udp: the native addon, dgramudp: dist/dgram.js, dgram, c).
 // select: the --cases name that turns it on (baselines run with any case of their group).
 // api: rows with the same api are compared ("vs dgram" is against DgramUDP's row of that api).
+const RECEIVE_ROWS = [
+  { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', select: 'recv', api: 'recv' },
+  { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
+  { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', select: 'recv', api: 'recv', baseline: true },
+  { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', select: 'recvBatch', api: 'recvBatch', baseline: true },
+  { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
+  { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
+];
+
 const GROUPS = [
   {
     id: 'receive', title: 'Receive: C sendmmsg flood from another process, as fast as it sends (a receiver near 100% busy is saturated: its CPU/dgram is about 1 / received pps)', run: receiveCase, cases: ['recv', 'recvBatch'],
-    rows: [
-      { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', select: 'recv', api: 'recv' },
-      { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
-      { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', select: 'recv', api: 'recv', baseline: true },
-      { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', select: 'recvBatch', api: 'recvBatch', baseline: true },
-      { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
-      { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
-    ],
+    rows: RECEIVE_ROWS,
   },
   {
-    id: 'paced', run: (row, options, spawned) => receiveCase(row, options, spawned, true), cases: ['paced'],
+    id: 'paced', layout: 'receive', run: (row, options, spawned) => receiveCase(row, options, spawned, true), cases: ['paced'],
     title: 'Receive: a C sender paced at {rate} pps, one datagram per tick (below the receivers\' limit: CPU/dgram is their own cost, not the offered rate\'s)',
-    rows: [
-      { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', api: 'recv' },
-      { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', api: 'recvBatch' },
-      { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', api: 'recv', baseline: true },
-      { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', api: 'recvBatch', baseline: true },
-      { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
-      { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
-    ],
+    // Every row, whichever of recv and recvBatch was asked for.
+    rows: RECEIVE_ROWS.map(({ select: _select, ...row }) => row),
   },
   {
     id: 'send', title: 'Send: to a C recvmmsg sink in another process', run: sendCase, cases: ['send', 'sendBatch'],
@@ -395,7 +391,8 @@ const COLUMNS = {
   gso: ['implementation', 'sent Gbit/s', 'CPU s/GB', 'delivered', 'Gbit/s vs C', 'CPU/GB vs C'],
   gro: ['implementation', 'offered Gbit/s', 'received Gbit/s', 'CPU s/GB', 'loss', 'Gbit/s vs C', 'CPU/GB vs C'],
 };
-COLUMNS.paced = COLUMNS.receive;
+/** The table and chart a group is shown with: its own, or the one it shares (`layout`). */
+const layoutOf = (group) => group.layout || group.id;
 
 /** A group's title with the run's options filled in. */
 const titleOf = (group, report) => group.title.replace('{rate}', fmt(report.options.rate));
@@ -406,9 +403,8 @@ function cells(group, row, results) {
   const m = r.metrics;
   const { dgram, raw, c } = references(group, row, results);
   const ratio = (a, b) => (a !== undefined && b ? a / b : undefined);
-  switch (group.id) {
+  switch (layoutOf(group)) {
     case 'receive':
-    case 'paced':
       return [row.label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.busy), pct(m.loss), fmt(m.perCall, 1), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
         times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
     case 'send':
@@ -436,7 +432,7 @@ function table(report) {
   for (const group of GROUPS) {
     const results = report.results[group.id];
     if (!results) continue;
-    const head = COLUMNS[group.id];
+    const head = COLUMNS[layoutOf(group)];
     const rows = group.rows.filter((row) => results[row.id]).map((row) => cells(group, row, results));
     const widths = head.map((title, i) => Math.max(title.length, ...rows.filter((r) => r.length > 2).map((r) => String(r[i] ?? '').length)));
     widths[0] = Math.max(widths[0], ...rows.map((r) => r[0].length));
@@ -487,11 +483,10 @@ function svg(report) {
     gso: { key: 'gbps', unit: 'Gbit/s sent (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB` },
     gro: { key: 'gbps', unit: 'Gbit/s received (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB, loss ${pct(m.loss)}` },
   };
-  metric.paced = metric.receive;
   for (const group of GROUPS) {
     const results = report.results[group.id];
     if (!results) continue;
-    const { key, unit, digits, extra } = metric[group.id];
+    const { key, unit, digits, extra } = metric[layoutOf(group)];
     const rows = group.rows.filter((row) => results[row.id]);
     const values = rows.map((row) => (results[row.id].status === 'ok' ? results[row.id].metrics : undefined));
     const max = Math.max(1e-9, ...values.map((m) => (m ? (group.id === 'echo' ? m.p99 : m[key]) : 0)));
@@ -588,7 +583,7 @@ async function main() {
       samples.set(key, [...(samples.get(key) || []), measured]);
       const metrics = median(samples.get(key));
       results[row.id] = { status: 'ok', metrics, ...(rounds > 1 ? { rounds: samples.get(key) } : {}) };
-      const summary = cells(group, row, results).slice(1, 5).map((value, i) => `${COLUMNS[group.id][i + 1]} ${value}`).join(', ');
+      const summary = cells(group, row, results).slice(1, 5).map((value, i) => `${COLUMNS[layoutOf(group)][i + 1]} ${value}`).join(', ');
       progress(`${tag}: ${summary} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
     } catch (error) {
       results[row.id] = { status: 'unavailable', reason: error.message };
