@@ -1,5 +1,5 @@
 // One measured side of a benchmark case, in a process of its own:
-//   node bench/cases.js receive IMPL IDLE_S              prints {"port"}, then what it received
+//   node bench/cases.js receive IMPL IDLE_S [POLL_MS]    prints {"port"}, then what it received
 //   node bench/cases.js send IMPL PORT SECONDS SIZE      prints what it sent
 //   node bench/cases.js ping IMPL PORT COUNT SIZE        prints round-trip percentiles
 // IMPL names the implementation and the call (see IMPLS below). Every line on stdout is JSON;
@@ -36,9 +36,14 @@ function failure(error) {
 
 // ----------------------------------------------------------------------------------------
 // receive: udp-recv, udp-recvBatch, dgramudp-recv, dgramudp-recvBatch, dgram-raw,
-//          udp-gro (recvBatch with UDP_GRO), dgramudp-gro
+//          udp-gro (recvBatch with UDP_GRO), dgramudp-gro,
+//          udp-polled, dgramudp-polled (recvBatch of POLLED_BATCH, then a POLL_MS sleep when it
+//          brought more than one)
 
-async function receive(impl, idleSeconds) {
+const POLLED_BATCH = 1024;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function receive(impl, idleSeconds, pollMs) {
   const idle = idleSeconds * 1000;
   let received = 0;
   let bytes = 0;
@@ -82,19 +87,22 @@ async function receive(impl, idleSeconds) {
 
   const T = transport(impl);
   const gro = impl.endsWith('-gro');
-  const batch = gro || impl.endsWith('recvBatch');
+  const polled = impl.endsWith('-polled');
+  const batch = gro || polled || impl.endsWith('recvBatch');
   const socket = T.listen(0, { ip: LOOPBACK, recbuf: RCVBUF, ...(gro ? { gro: true } : {}) });
   say({ port: T.sockname(socket).port });
   let timeout = idle;
   for (;;) {
     try {
       if (batch) {
-        const records = await T.recvBatch(socket, BATCH, timeout);
+        const records = await T.recvBatch(socket, polled ? POLLED_BATCH : BATCH, timeout);
         calls++;
         for (const record of records) {
           const segment = record.ancillary && record.ancillary.segmentSize;
           arrived(segment ? Math.ceil(record.data.length / segment) : 1, record.data.length);
         }
+        // As examples/polled-receiver.js: a lone datagram means the socket is quiet.
+        if (polled && records.length > 1) await sleep(pollMs);
       } else {
         const record = await T.recv(socket, 0, timeout);
         calls++;

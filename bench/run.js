@@ -6,8 +6,8 @@
 //
 //   --size N        datagram size for receive, send and echo (default 64)
 //   --duration S    seconds per throughput case (default 3)
-//   --cases LIST    recv,recvBatch,paced,send,sendBatch,echo,gso,gro (default all)
-//   --rate PPS      the offered rate of the paced receive case (default 100000)
+//   --cases LIST    recv,recvBatch,paced,polled,send,sendBatch,echo,gso,gro (default all)
+//   --rate PPS      the offered rate of the paced and polled receive cases (default 100000)
 //   --rounds N      interleaved rounds per case, each figure their median (default 3)
 //   --quick         1 s per case, one round and fewer round trips
 //
@@ -27,10 +27,12 @@ const casesScript = path.join(__dirname, 'cases.js');
 const resultsDir = path.join(__dirname, 'results');
 const udpbench = path.join(binDir, 'udpbench');
 
-const ALL_CASES = ['recv', 'recvBatch', 'paced', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
+const ALL_CASES = ['recv', 'recvBatch', 'paced', 'polled', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
 const SEGMENT = 1400;
 /** How long a receiver waits for the first datagram. */
 const FIRST_WAIT_S = 10;
+/** The polled receivers' period: they read what arrived and, when busy, sleep this long. */
+const POLL_MS = 1;
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
@@ -217,10 +219,12 @@ const node = (...args) => start(process.execPath, [casesScript, ...args]);
 
 /**
  * Receive: a C sendmmsg flood from a separate process, as fast as it goes (paced: at
- * options.rate, one datagram per tick).
+ * options.rate, one datagram per tick). Polled: the receiver reads every POLL_MS instead
+ * of at each readiness.
  */
-async function receiveCase(row, options, spawned, paced = false) {
-  const receiver = spawned(row.id === 'c' ? c('sink', FIRST_WAIT_S) : node('receive', row.id, FIRST_WAIT_S));
+async function receiveCase(row, options, spawned, { paced = false, polled = false } = {}) {
+  const receiver = spawned(row.id === 'c' ? (polled ? c('poll', FIRST_WAIT_S, POLL_MS) : c('sink', FIRST_WAIT_S))
+    : node('receive', row.id, FIRST_WAIT_S, ...(polled ? [POLL_MS] : [])));
   const { port } = await receiver.next(20000);
   const count = Math.round(options.duration * 5e6); // more than one core sends: the duration decides
   const flood = spawned(paced ? c('pace', port, options.duration, options.size, options.rate)
@@ -320,10 +324,19 @@ const GROUPS = [
     rows: RECEIVE_ROWS,
   },
   {
-    id: 'paced', layout: 'receive', run: (row, options, spawned) => receiveCase(row, options, spawned, true), cases: ['paced'],
+    id: 'paced', layout: 'receive', run: (row, options, spawned) => receiveCase(row, options, spawned, { paced: true }), cases: ['paced'],
     title: 'Receive: a C sender paced at {rate} pps, one datagram per tick (below the receivers\' limit: CPU/dgram is their own cost, not the offered rate\'s)',
     // Every row, whichever of recv and recvBatch was asked for.
     rows: RECEIVE_ROWS.map(({ select: _select, ...row }) => row),
+  },
+  {
+    id: 'polled', layout: 'receive', run: (row, options, spawned) => receiveCase(row, options, spawned, { paced: true, polled: true }), cases: ['polled'],
+    title: `Receive, polled: the same paced sender; each receiver reads all that arrived and, when that was more than one, sleeps ${POLL_MS} ms (one wakeup per period, not per datagram; a datagram waits up to a period)`,
+    rows: [
+      { id: 'udp-polled', label: `UDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'udp', api: 'recvBatch' },
+      { id: 'dgramudp-polled', label: `DgramUDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'dgramudp', api: 'recvBatch', baseline: true },
+      { id: 'c', label: `C recvmmsg(64) until empty, ${POLL_MS} ms sleep`, kind: 'c', api: 'recvBatch' },
+    ],
   },
   {
     id: 'send', title: 'Send: to a C recvmmsg sink in another process', run: sendCase, cases: ['send', 'sendBatch'],

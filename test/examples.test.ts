@@ -10,6 +10,11 @@ const examples = path.join(__dirname, '..', 'examples');
 const { startEchoServer } = require(path.join(examples, 'multihomed-echo.js'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startServer } = require(path.join(examples, 'multicore-server.js'));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { receivePolled } = require(path.join(examples, 'polled-receiver.js'));
+// The build the examples load ('..'), so that its sockets are the ones the example takes.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { UDP } = require(path.join(__dirname, '..'));
 
 test('the multi-homed echo server answers from the address each datagram was sent to, echoing TTL and TOS', async () => {
   const server = startEchoServer(0);
@@ -71,4 +76,52 @@ test('the multi-core server spreads load over its workers, loses and duplicates 
   expect(perWorker[0]).toBeGreaterThan(0);
   expect(perWorker[1]).toBeGreaterThan(0);
   expect(perWorker).toEqual(handled);
+});
+
+test('the polled receiver sleeps a period after a batch, so what comes meanwhile is one read, and serves a lone datagram at once', async () => {
+  const period = 500;
+  const socket = UDP.listen(0, { ip: 'loopback' });
+  const port = UDP.sockname(socket).port;
+  const client = dgram.createSocket('udp4');
+  client.bind(0, '127.0.0.1');
+  await once(client, 'listening');
+  const send = (text: string) => new Promise((resolve) => client.send(text, port, '127.0.0.1', resolve));
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const batches: { texts: string[]; at: number }[] = [];
+  const batchCount = async (count: number) => {
+    for (const deadline = Date.now() + 10000; batches.length < count && Date.now() < deadline;) await pause(2);
+  };
+
+  for (let i = 0; i < 10; i++) await send(`a${i}`);
+  await pause(50);
+  const done = receivePolled(socket, (batch: { data: Buffer }[]) => {
+    batches.push({ texts: batch.map((datagram) => String(datagram.data)), at: Date.now() });
+  }, { periodMs: period });
+  await batchCount(1);
+  // While it sleeps: ten datagrams, 5 ms apart, all before the period ends.
+  for (let i = 0; i < 10; i++) {
+    await send(`b${i}`);
+    await pause(5);
+  }
+  await batchCount(2);
+  // Quiet now; after its period it waits for readiness again. A lone datagram is served at
+  // once, and so is the next: a batch of one does not make it sleep.
+  await pause(period + 100);
+  await send('c0');
+  await batchCount(3);
+  const sent = Date.now();
+  await send('c1');
+  await batchCount(4);
+  UDP.close(socket);
+  client.close();
+  const { datagrams, reads } = await done;
+
+  expect(batches.map((batch) => batch.texts)).toEqual([
+    Array.from({ length: 10 }, (_, i) => `a${i}`),
+    Array.from({ length: 10 }, (_, i) => `b${i}`),
+    ['c0'],
+    ['c1'],
+  ]);
+  expect({ datagrams, reads }).toEqual({ datagrams: 22, reads: 4 });
+  expect(batches[3].at - sent).toBeLessThan(period / 2);
 });

@@ -7,6 +7,9 @@
 //   udpbench sink IDLE [gro]                  recvmmsg on 127.0.0.1 (prints its port first) until
 //                                             IDLE seconds pass without a datagram (after the first one:
 //                                             1 s); counts UDP_GRO segments as datagrams
+//   udpbench poll IDLE PERIOD_MS              like sink, but reads on a clock while busy: it drains the
+//                                             socket, and when that brought more than one datagram,
+//                                             sleeps PERIOD_MS instead of waiting for readiness
 //   udpbench echo                             answers every datagram (prints its port first), until killed
 //   udpbench ping PORT COUNT SIZE             COUNT round trips to an echo after COUNT/10 warm-up ones
 //   udpbench gso PORT SECONDS SEGMENT         UDP_SEGMENT sends of as many SEGMENT-byte segments as fit in 64 KiB
@@ -113,7 +116,9 @@ static int flood(int port, double seconds, int size, long count, int measure, do
   return 0;
 }
 
-static int sink(double idle, int gro) {
+// period > 0: while reads bring more than one datagram, read every `period` seconds instead of
+// waiting for each readiness (examples/polled-receiver.js).
+static int sink(double idle, int gro, double period) {
   int fd = bound_socket(0);
   if (gro) {
     int on = 1;
@@ -127,15 +132,27 @@ static int sink(double idle, int gro) {
   struct iovec iov[BATCH];
   long datagrams = 0, bytes = 0, calls = 0;
   double first = 0, last = 0, cpu = 0;
+  int drained = 1;
+  long gathered = 0;  // datagrams read since the last wait
   for (;;) {
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, first == 0 ? (int)(idle * 1000) : 1000) <= 0) break;
+    if (period == 0 || drained) {
+      if (period > 0 && gathered > 1) {
+        struct timespec pause = {(time_t)period, (long)((period - (time_t)period) * 1e9)};
+        nanosleep(&pause, NULL);
+      } else {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, first == 0 ? (int)(idle * 1000) : 1000) <= 0) break;
+      }
+      gathered = 0;
+    }
     for (int i = 0; i < BATCH; i++) {
       iov[i] = (struct iovec){buffers[i], SLOT};
       messages[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = control[i], .msg_controllen = 64};
     }
     int n = recvmmsg(fd, messages, BATCH, MSG_DONTWAIT, NULL);
+    drained = n < BATCH;
     if (n <= 0) continue;
+    gathered += n;
     calls++;
     if (first == 0) {
       first = now();
@@ -221,7 +238,8 @@ int main(int argc, char** argv) {
   if (argc >= 6 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atol(argv[5]), 0, 0);
   if (argc >= 6 && !strcmp(argv[1], "pace")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 0, atof(argv[5]));
   if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 1, 0);
-  if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"));
+  if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"), 0);
+  if (argc >= 4 && !strcmp(argv[1], "poll")) return sink(atof(argv[2]), 0, atof(argv[3]) / 1000);
   if (argc >= 2 && !strcmp(argv[1], "echo")) echo();
   if (argc >= 5 && !strcmp(argv[1], "ping")) return ping(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (argc >= 5 && !strcmp(argv[1], "gso")) return gso(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1 << 30);
