@@ -219,8 +219,8 @@ const node = (...args) => start(process.execPath, [casesScript, ...args]);
 
 /**
  * Receive: a C sendmmsg flood from a separate process, as fast as it goes (paced: at
- * options.rate, one datagram per tick). Polled: the receiver reads every POLL_MS instead
- * of at each readiness.
+ * options.rate, one datagram per tick). Polled: while its reads bring more than one
+ * datagram, the receiver reads every POLL_MS instead of at each readiness.
  */
 async function receiveCase(row, options, spawned, { paced = false, polled = false } = {}) {
   const receiver = spawned(row.id === 'c' ? (polled ? c('poll', FIRST_WAIT_S, POLL_MS) : c('sink', FIRST_WAIT_S))
