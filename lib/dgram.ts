@@ -28,6 +28,8 @@
  *   and `setopts` may only repeat their value (`enotsup` otherwise; `einval` for
  *   `ipv6_v6only`, as the kernel refuses it after bind). `reuseport` exists from
  *   Node 22.12 / 23.1 on; before that `reuseport: true` is `enotsup` and the default is off.
+ *   Since the flags are on at bind, port 0 may be given a port another reusing socket
+ *   holds (the native `UDP` binds port 0 with them off); `reuseaddr: false` avoids it.
  * - Supported options: `recbuf`, `sndbuf`, `buffer`, `broadcast`, `ttl` (IPv4),
  *   `multicast_ttl`, `multicast_loop`, `multicast_if`, `add/drop_membership`,
  *   `add/drop_source_membership`, `unicast_hops`/`multicast_hops` (IPv6, 1..255 / 0..255:

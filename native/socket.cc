@@ -29,6 +29,34 @@ namespace {
 
 std::atomic<uint64_t> next_socket_id{1};
 
+// With SO_REUSEADDR or SO_REUSEPORT on, Linux may answer a bind(2) to port 0 with a port that
+// another reusing socket already holds, and that socket then takes some of this one's datagrams.
+// Port 0 asks for a port of its own: bind with both flags off, then put them back.
+int BindOwnPort(int fd, const SocketAddress& address) {
+  if (address.family() == AF_UNIX || PortOf(address.get()) != 0) return bind(fd, address.get(), address.length);
+  constexpr std::array<int, 2> kReuseFlags{SO_REUSEADDR, SO_REUSEPORT};
+  std::array<int, 2> was_on{};
+  for (size_t i = 0; i < kReuseFlags.size(); i++) {
+    socklen_t size = sizeof(was_on[i]);
+    if (getsockopt(fd, SOL_SOCKET, kReuseFlags[i], &was_on[i], &size) != 0) return -1;
+  }
+  const int off = 0;
+  int result = 0;
+  for (size_t i = 0; i < kReuseFlags.size() && result == 0; i++) {
+    if (was_on[i]) result = setsockopt(fd, SOL_SOCKET, kReuseFlags[i], &off, sizeof(off));
+  }
+  if (result == 0) result = bind(fd, address.get(), address.length);
+  int error = result == 0 ? 0 : errno;
+  for (size_t i = 0; i < kReuseFlags.size(); i++) {
+    if (was_on[i] && setsockopt(fd, SOL_SOCKET, kReuseFlags[i], &was_on[i], sizeof(was_on[i])) != 0 && error == 0) {
+      result = -1;
+      error = errno;
+    }
+  }
+  errno = error;
+  return result;
+}
+
 void DeletePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
 
 int DomainOf(const std::string& family) {
@@ -411,7 +439,7 @@ void NativeSocket::Bind(const Napi::CallbackInfo& info) {
   const std::string operation = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "listen";
   RequireOwner(env, operation.c_str());
   SocketAddress address = ParseDestination(env, info[0], info[1], operation.c_str());
-  if (bind(state_->fd, address.get(), address.length) != 0) throw SysError(env, operation, "bind", errno);
+  if (BindOwnPort(state_->fd, address) != 0) throw SysError(env, operation, "bind", errno);
 }
 
 void NativeSocket::Connect(const Napi::CallbackInfo& info) {

@@ -122,6 +122,35 @@ describe('reuseaddr and reuseport', () => {
       'eaddrinuse', { syscall: 'bind' });
   });
 
+  test.each([
+    ['udp4', '127.0.0.1'],
+    ['udp6', '::1'],
+  ] as const)('port 0 gets a port of its own, never one that reusing node:dgram %s sockets already hold', async (type, ip) => {
+    // Linux lets bind(2) to port 0 with SO_REUSEADDR pick a port another SO_REUSEADDR socket
+    // holds: with 2000 of the ~28000 ephemeral ports held, 300 such binds would hit one about
+    // 21 times.
+    const holders: dgram.Socket[] = [];
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const holder = dgram.createSocket({ type, reuseAddr: true });
+        holders.push(holder);
+        holder.bind(0, ip);
+        await once(holder, 'listening');
+      }
+      const held = new Set(holders.map((holder) => holder.address().port));
+      const shared: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const socket = UDP.listen(0, { ip });
+        if (held.has(portOf(socket))) shared.push(portOf(socket));
+        expect(UDP.getopts(socket, ['reuseaddr', 'reuseport'])).toEqual({ reuseaddr: true, reuseport: true });
+        UDP.close(socket);
+      }
+      expect(shared).toEqual([]);
+    } finally {
+      await Promise.all(holders.map((holder) => new Promise<void>((resolve) => holder.close(() => resolve()))));
+    }
+  }, 30000);
+
   test('a failed listen leaves the first socket working', async () => {
     const first = listen(0, { ip: '127.0.0.1', reuseaddr: false, reuseport: false });
     expect(() => track(UDP.listen(portOf(first), { ip: '127.0.0.1', reuseaddr: false, reuseport: false }))).toThrow();

@@ -57,7 +57,8 @@ beforeAll(async () => {
     console.log(
       `soak ${report.loadSeconds.toFixed(1)} s: received ${got.datagrams} (${rate(got.datagrams)}; recv ${got.viaRecv}, recvBatch ${got.viaRecvBatch}, aborted-recv ${got.viaAborted}), ` +
       `sent ${sent.datagrams} to itself (send ${sent.viaSend}, sendBatch ${sent.viaSendBatch} in ${sent.batches} batches), peer sent ${external.sent}; ` +
-      `kernel drops ${stats.kernel.drops}, missing ${accounting.missing}; calls ${JSON.stringify(calls)}`,
+      `received from the peer ${got.external}, from itself ${got.self}; kernel drops ${stats.kernel.drops}, missing ${accounting.missing}; ` +
+      `calls ${JSON.stringify(calls)}`,
     );
   }
 }, (SECONDS + 30) * 1000);

@@ -315,7 +315,9 @@ async function main() {
   const timersBefore = timers();
   const resourcesBefore = process.getActiveResourcesInfo().sort();
   const softnetBefore = softnetDrops();
-  socket = UDP.open(0, { ip: '127.0.0.1', recbuf: 1 << 20 });
+  // Reuse off: another process's socket with SO_REUSEADDR bound to port 0 may otherwise be
+  // given this port and take datagrams from the count (jest runs other files meanwhile).
+  socket = UDP.open(0, { ip: '127.0.0.1', recbuf: 1 << 20, reuseaddr: false, reuseport: false });
   socketPort = UDP.sockname(socket).port;
 
   const sender = startSender(socketPort);
