@@ -201,6 +201,8 @@ function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
     if (!Array.isArray(messages)) throw badarg('sendBatch', `messages must be an array, got ${show(messages)}`);
     // Every message is checked before the first goes out, so a bad one sends nothing.
     // A hole is no message: index every slot rather than let forEach skip it.
+    // Batches mostly repeat one destination: an address string found valid is not parsed again.
+    let validAddress: string | undefined;
     for (let index = 0; index < messages.length; index++) {
       const message: unknown = messages[index];
       const where = `message ${index}`;
@@ -210,7 +212,10 @@ function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
       if (message.address !== undefined) {
         const address = checkAddress(message.address, 'sendBatch');
         if (typeof address === 'string') {
-          if (isIP(address.split('%')[0]) === 0) throw badarg('sendBatch', `${where}: not an IP address: ${show(address)}`);
+          if (address !== validAddress) {
+            if (isIP(address.split('%')[0]) === 0) throw badarg('sendBatch', `${where}: not an IP address: ${show(address)}`);
+            validAddress = address;
+          }
           checkPort(message.port, 'sendBatch');
         }
       }

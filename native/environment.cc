@@ -30,6 +30,12 @@ void OnTeardownPollClosed(uv_handle_t* handle) {
 }  // namespace
 
 Environment::Environment(Napi::Env env) {
+  Napi::Array keys = Napi::Array::New(env, kMessageKeys);
+  keys.Set(kKeyData, "data");
+  keys.Set(kKeyAddress, "address");
+  keys.Set(kKeyPort, "port");
+  keys.Set(kKeyAncillary, "ancillary");
+  message_keys = Napi::Persistent(keys);
   napi_get_uv_event_loop(env, &loop);
   napi_add_async_cleanup_hook(env, BeginTeardown, this, &cleanup_hook_);
 }

@@ -165,6 +165,10 @@ class Environment {
   SendArena send_arena;
   // Scratch for strings of a gathered send; cleared per send.
   std::vector<char> send_text;
+  // The field names of a sendBatch message as JS strings, made once: looking a property up
+  // by a C string makes and internalizes the name on every call.
+  enum MessageKey : uint32_t { kKeyData, kKeyAddress, kKeyPort, kKeyAncillary, kMessageKeys };
+  Napi::Reference<Napi::Array> message_keys;
 
  private:
   static void BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg);

@@ -675,19 +675,24 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   arena.gathered.iov.clear();
   arena.gathered.text_pieces.clear();
   environment.send_text.clear();
+  Napi::Array keys = environment.message_keys.Value();
+  Napi::Value data_key = keys.Get(Environment::kKeyData);
+  Napi::Value address_key = keys.Get(Environment::kKeyAddress);
+  Napi::Value port_key = keys.Get(Environment::kKeyPort);
+  Napi::Value ancillary_key = keys.Get(Environment::kKeyAncillary);
   for (uint32_t i = 0; i < count; i++) {
     Napi::Object message = messages.Get(start + i).As<Napi::Object>();
     SendArena::Message& parsed = arena.messages[i];
     parsed.iov_begin = arena.gathered.iov.size();
     size_t bytes_before = arena.gathered.bytes;
-    GatherData(env, message.Get("data"), &arena.gathered, &environment.send_text, /*keep_text=*/true);
+    GatherData(env, message.Get(data_key), &arena.gathered, &environment.send_text, /*keep_text=*/true);
     parsed.iov_end = arena.gathered.iov.size();
     parsed.bytes = arena.gathered.bytes - bytes_before;
     parsed.destination = SocketAddress{};
-    Napi::Value address = message.Get("address");
-    if (!address.IsUndefined()) parsed.destination = ParseDestination(env, address, message.Get("port"), "sendBatch");
+    Napi::Value address = message.Get(address_key);
+    if (!address.IsUndefined()) parsed.destination = ParseDestination(env, address, message.Get(port_key), "sendBatch");
     parsed.control_length = 0;
-    Napi::Value ancillary = message.Get("ancillary");
+    Napi::Value ancillary = message.Get(ancillary_key);
     if (ancillary.IsObject()) {
       parsed.control_length = EncodeSendAncillary(env, ancillary.As<Napi::Object>(), state_->family, arena.control[i]);
     }
