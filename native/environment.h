@@ -165,10 +165,12 @@ class Environment {
   SendArena send_arena;
   // Scratch for strings of a gathered send; cleared per send.
   std::vector<char> send_text;
-  // The field names of a sendBatch message as JS strings, made once: looking a property up
-  // by a C string makes and internalizes the name on every call.
+  // The field names of a sendBatch message and the keys of send's ancillary data as JS strings,
+  // made once: looking a property up by a C string makes and internalizes the name every time.
   enum MessageKey : uint32_t { kKeyData, kKeyAddress, kKeyPort, kKeyAncillary, kMessageKeys };
   Napi::Reference<Napi::Array> message_keys;
+  Napi::Reference<Napi::Array> ancillary_keys;
+  SendKeyValues AncillaryKeys() const;
 
  private:
   static void BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg);

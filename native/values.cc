@@ -245,47 +245,16 @@ void ResolveText(GatheredData* data, std::vector<char>& text) {
   for (const auto& [index, offset] : data->text_pieces) data->iov[index].iov_base = text.data() + offset;
 }
 
-namespace {
+const char* const kSendKeyNames[kSendKeyCount] = {"tos", "ttl", "tclass", "hoplimit", "segmentSize", "pktinfo"};
 
-// The keys a send's ancillary object may have; kSendKeyNames and kIntKeyFields follow this order.
-enum SendKey { kKeyTos, kKeyTtl, kKeyTclass, kKeyHoplimit, kKeySegmentSize, kKeyPktinfo, kSendKeyCount };
-constexpr const char* kSendKeyNames[kSendKeyCount] = {"tos", "ttl", "tclass", "hoplimit", "segmentSize", "pktinfo"};
-constexpr uint32_t kIntKeyFields[kKeyPktinfo] = {kSendTos, kSendTtl, kSendTclass, kSendHoplimit, kSendSegmentSize};
-
-// Which SendKey `key` is, or -1. The key is read into a small stack buffer, not a string.
-int MatchSendKey(Napi::Env env, Napi::Value key) {
-  char text[16];
-  size_t length = 0;
-  napi_status status = napi_get_value_string_utf8(env, key, text, sizeof text, &length);
-  NAPI_THROW_IF_FAILED(env, status, -1);
-  for (int k = 0; k < kSendKeyCount; k++) {
-    if (length == std::strlen(kSendKeyNames[k]) && std::memcmp(text, kSendKeyNames[k], length) == 0) return k;
-  }
-  return -1;
-}
-
-// The object's own enumerable string keys: what an ancillary object literal has.
-Napi::Array OwnKeys(Napi::Env env, Napi::Object object) {
-  napi_value keys;
-  napi_status status = napi_get_all_property_names(env, object, napi_key_own_only,
-                                                   static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
-                                                   napi_key_numbers_to_strings, &keys);
-  NAPI_THROW_IF_FAILED(env, status, Napi::Array());
-  return Napi::Array(env, keys);
-}
-
-}  // namespace
-
-size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, uint8_t* control) {
+size_t EncodeSendAncillary(Napi::Env env, const SendKeyValues& keys, Napi::Object ancillary, int family,
+                           uint8_t* control) {
   SendAncillary in;
   int* const int_targets[kKeyPktinfo] = {&in.tos, &in.ttl, &in.tclass, &in.hoplimit, &in.segment_size};
-  Napi::Array keys = OwnKeys(env, ancillary);
-  for (uint32_t i = 0, count = keys.Length(); i < count; i++) {
-    Napi::Value key = keys.Get(i);
-    Napi::Value value = ancillary.Get(key);
+  constexpr uint32_t kIntKeyFields[kKeyPktinfo] = {kSendTos, kSendTtl, kSendTclass, kSendHoplimit, kSendSegmentSize};
+  for (int which = 0; which < kSendKeyCount; which++) {
+    Napi::Value value = ancillary.Get(keys[which]);
     if (value.IsUndefined()) continue;
-    int which = MatchSendKey(env, key);
-    if (which < 0) throw BadArg(env, "send", "unknown ancillary key '" + key.As<Napi::String>().Utf8Value() + "'");
     if (which < kKeyPktinfo) {
       int64_t number;
       if (!AsInteger(value, &number) || number < INT_MIN || number > INT_MAX) {

@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <sys/uio.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,16 @@ struct GatheredData {
 void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text = false);
 void ResolveText(GatheredData* data, std::vector<char>& text);
 
+// The keys a send's ancillary object may have. Only these are read: the caller has checked
+// that it has no other (a for-in in JavaScript lists a literal's keys far faster than N-API).
+enum SendKey { kKeyTos, kKeyTtl, kKeyTclass, kKeyHoplimit, kKeySegmentSize, kKeyPktinfo, kSendKeyCount };
+extern const char* const kSendKeyNames[kSendKeyCount];
+// The keys as JS strings, in SendKey order.
+using SendKeyValues = std::array<Napi::Value, kSendKeyCount>;
+
 // Encodes the `ancillary` argument of send into `control` (kMaxSendControl bytes); returns its length.
-size_t EncodeSendAncillary(Napi::Env env, Napi::Object ancillary, int family, uint8_t* control);
+size_t EncodeSendAncillary(Napi::Env env, const SendKeyValues& keys, Napi::Object ancillary, int family,
+                           uint8_t* control);
 
 // Fills the ancillary fields of a metadata record (see environment.h).
 void WriteAncillaryRecord(Napi::Env env, const ReceivedAncillary& ancillary, int32_t* record);
