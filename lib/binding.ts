@@ -33,7 +33,7 @@ export interface Binding {
   NativeSocket: new (family: string, fd: number | undefined, netns: string | undefined, adopt: number | undefined,
     errorClass: typeof TransportError) => NativeSocket;
   init(errorClass: typeof TransportError, dispatch: (this: NativeSocket, events: number, status: number) => void,
-    threadId: number): { meta: Int32Array; addresses: string[] };
+    threadId: number): { meta: Int32Array; addresses: string[]; sendRecords: Int32Array };
   constants: Record<string, number>;
 }
 
@@ -46,6 +46,6 @@ function dispatch(this: NativeSocket, events: number, status: number): void {
   this.socket?.onReady(events, status);
 }
 
-/** The metadata records and the sender address cache shared with the native side. */
+/** The metadata records, the sender address cache and the send records shared with the native side. */
 export const shared = binding.init(TransportError, dispatch, threadId);
 export const C = binding.constants;

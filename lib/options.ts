@@ -49,9 +49,6 @@ export const RECEIVE_ANCILLARY_OPTIONS = new Set([
   'pktinfo', 'recvtos', 'recvttl', 'recvtclass', 'recvhoplimit', 'recvorigdstaddr', 'timestamp', 'rxq_ovfl', 'gro',
 ]);
 
-/** The keys of a send's ancillary data. */
-export const SEND_ANCILLARY_KEYS = new Set(['tos', 'ttl', 'tclass', 'hoplimit', 'segmentSize', 'pktinfo']);
-
 /** Listen options that are not socket options. */
 export const LISTEN_ONLY_OPTIONS = new Set(['ip', 'family', 'fd', 'netns', 'inet_backend']);
 

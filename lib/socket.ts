@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
+import { writeAncillary } from './ancillary';
 import { C, type NativeSocket } from './binding';
 import { TransportError, closedError } from './errors';
 import { ioLength } from './iodata';
 import { countReceived, cut, readRecords } from './records';
-import type { Active, Address, RecvData, SendAncillary, SocketRef } from './types';
+import type { Active, Address, BatchMessage, RecvData, SendAncillary, SocketRef } from './types';
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
 const MAX_TIMER = 2 ** 31 - 1;
-const { READABLE, WRITABLE } = C;
+const { READABLE, WRITABLE, MAX_BATCH } = C;
 /** The longest pause between retries of a send the kernel keeps refusing. */
 const MAX_RETRY_DELAY = 64;
 
@@ -30,7 +31,7 @@ interface PendingSend {
   port: number;
   ancillary: SendAncillary | undefined;
   /** For a batch: the messages and how many went out so far. */
-  messages?: readonly object[];
+  messages?: readonly BatchMessage[];
   sent: number;
   bytes: number;
   /** A batch resolves with how many went out, a single send with nothing. */
@@ -343,15 +344,21 @@ export class Socket extends EventEmitter {
   transmit(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): Promise<void> {
     try {
       this.assertOwner('send');
-      if (this.#sends.length === 0 && this.native.send(data, address, port, ancillary) >= 0) return Promise.resolve();
+      if (this.#sends.length === 0 && this.#sendNow(data, address, port, ancillary) >= 0) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#enqueueSend({ data, address, port, ancillary, sent: 0, bytes: ioLength(data) }) as Promise<unknown> as Promise<void>;
   }
 
+  /** One sendmsg; -1 when the send buffer is full. */
+  #sendNow(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): number {
+    if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, 0, 'send');
+    return this.native.send(data, address, port, ancillary);
+  }
+
   /** @internal Messages in order, one sendmmsg per up to MAX_BATCH of them. */
-  transmitBatch(messages: readonly { data: unknown }[]): Promise<number> {
+  transmitBatch(messages: readonly BatchMessage[]): Promise<number> {
     const bytes = messages.reduce((sum, message) => sum + ioLength(message.data), 0);
     const pending = { data: undefined, address: undefined, port: 0, ancillary: undefined, messages, sent: 0, bytes };
     try {
@@ -367,6 +374,11 @@ export class Socket extends EventEmitter {
   #sendBatchStep(pending: Omit<PendingSend, 'resolve' | 'reject'>): boolean {
     const messages = pending.messages!;
     while (pending.sent < messages.length) {
+      const end = Math.min(messages.length, pending.sent + MAX_BATCH);
+      for (let i = pending.sent; i < end; i++) {
+        const { ancillary } = messages[i];
+        if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, i - pending.sent, 'sendBatch');
+      }
       const sent = this.native.sendBatch(messages, pending.sent);
       if (sent < 0) return false;
       pending.sent += sent;
@@ -395,7 +407,7 @@ export class Socket extends EventEmitter {
           if (!done) return this.#backOff(progressed);
           result = pending.messages.length;
         } else {
-          result = this.native.send(pending.data, pending.address, pending.port, pending.ancillary);
+          result = this.#sendNow(pending.data, pending.address, pending.port, pending.ancillary);
           if (result < 0) return this.#backOff(progressed);
         }
       } catch (error) {

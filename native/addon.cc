@@ -13,7 +13,7 @@ namespace abyss {
 
 namespace {
 
-// init(TransportError, dispatch, threadId): returns { meta, addresses } for the facade.
+// init(TransportError, dispatch, threadId): returns { meta, addresses, sendRecords } for the facade.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Environment* environment = Environment::Get(env);
@@ -30,6 +30,9 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Int32Array meta = Napi::Int32Array::New(env, kMaxBatch * kMetaStride + 1);
   environment->meta_ref = Napi::Persistent(meta);
   environment->meta = meta.Data();
+  Napi::Int32Array send_records = Napi::Int32Array::New(env, kMaxBatch * kSendRecordStride);
+  environment->send_records_ref = Napi::Persistent(send_records);
+  environment->send_records = send_records.Data();
   Napi::Array addresses = Napi::Array::New(env, AddressCache::kSlots);
   // Filled, so that V8 keeps its elements packed and a slot read stays fast.
   Napi::String empty = Napi::String::New(env, "");
@@ -38,6 +41,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Object shared = Napi::Object::New(env);
   shared.Set("meta", meta);
   shared.Set("addresses", addresses);
+  shared.Set("sendRecords", send_records);
   environment->shared = Napi::Persistent(shared);
   return shared;
 }
@@ -79,6 +83,15 @@ Napi::Object Constants(Napi::Env env) {
   set("HAS_TIMESTAMP", kTimestamp);
   set("HAS_DROPPED", kDropped);
   set("HAS_SEGMENT_SIZE", kSegmentSize);
+  set("SEND_PRESENT", kSendRecordPresent);
+  set("SEND_VALUES", kSendRecordValues);
+  set("SEND_STRIDE", kSendRecordStride);
+  set("SEND_TOS", kKeyTos);
+  set("SEND_TTL", kKeyTtl);
+  set("SEND_TCLASS", kKeyTclass);
+  set("SEND_HOPLIMIT", kKeyHoplimit);
+  set("SEND_SEGMENT_SIZE", kKeySegmentSize);
+  set("SEND_PKTINFO", kKeyPktinfo);
   set("MAX_BATCH", kMaxBatch);
   set("RECV_OCT", kRecvOct);
   set("RECV_CNT", kRecvCnt);

@@ -36,9 +36,6 @@ Environment::Environment(Napi::Env env) {
   keys.Set(kKeyPort, "port");
   keys.Set(kKeyAncillary, "ancillary");
   message_keys = Napi::Persistent(keys);
-  Napi::Array send_keys = Napi::Array::New(env, kSendKeyCount);
-  for (uint32_t k = 0; k < kSendKeyCount; k++) send_keys.Set(k, kSendKeyNames[k]);
-  ancillary_keys = Napi::Persistent(send_keys);
   napi_get_uv_event_loop(env, &loop);
   napi_add_async_cleanup_hook(env, BeginTeardown, this, &cleanup_hook_);
 }
@@ -92,13 +89,6 @@ void ReceiveArena::Recycle(int used) {
     headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     headers[i].msg_hdr.msg_controllen = kControlSize;
   }
-}
-
-SendKeyValues Environment::AncillaryKeys() const {
-  Napi::Array keys = ancillary_keys.Value();
-  SendKeyValues values;
-  for (uint32_t k = 0; k < kSendKeyCount; k++) values[k] = keys.Get(k);
-  return values;
 }
 
 ReceiveArena& Environment::Arena() {

@@ -165,12 +165,13 @@ class Environment {
   SendArena send_arena;
   // Scratch for strings of a gathered send; cleared per send.
   std::vector<char> send_text;
-  // The field names of a sendBatch message and the keys of send's ancillary data as JS strings,
-  // made once: looking a property up by a C string makes and internalizes the name every time.
+  // The field names of a sendBatch message as JS strings, made once: looking a property up
+  // by a C string makes and internalizes the name on every call.
   enum MessageKey : uint32_t { kKeyData, kKeyAddress, kKeyPort, kKeyAncillary, kMessageKeys };
   Napi::Reference<Napi::Array> message_keys;
-  Napi::Reference<Napi::Array> ancillary_keys;
-  SendKeyValues AncillaryKeys() const;
+  // kMaxBatch send records (SendRecordField), filled by the facade before each send call.
+  Napi::Reference<Napi::Int32Array> send_records_ref;
+  int32_t* send_records = nullptr;
 
  private:
   static void BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg);

@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -630,7 +629,7 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   alignas(cmsghdr) uint8_t control[kMaxSendControl];
   if (info[3].IsObject()) {
     header.msg_controllen =
-        EncodeSendAncillary(env, environment.AncillaryKeys(), info[3].As<Napi::Object>(), state_->family, control);
+        EncodeSendAncillary(env, environment.send_records, info[3].As<Napi::Object>(), state_->family, control);
     if (header.msg_controllen > 0) header.msg_control = control;
   }
   ssize_t sent;
@@ -682,7 +681,6 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   Napi::Value address_key = keys.Get(Environment::kKeyAddress);
   Napi::Value port_key = keys.Get(Environment::kKeyPort);
   Napi::Value ancillary_key = keys.Get(Environment::kKeyAncillary);
-  std::optional<SendKeyValues> ancillary_keys;
   for (uint32_t i = 0; i < count; i++) {
     Napi::Object message = messages.Get(start + i).As<Napi::Object>();
     SendArena::Message& parsed = arena.messages[i];
@@ -697,9 +695,8 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
     parsed.control_length = 0;
     Napi::Value ancillary = message.Get(ancillary_key);
     if (ancillary.IsObject()) {
-      if (!ancillary_keys) ancillary_keys = environment.AncillaryKeys();
-      parsed.control_length =
-          EncodeSendAncillary(env, *ancillary_keys, ancillary.As<Napi::Object>(), state_->family, arena.control[i]);
+      parsed.control_length = EncodeSendAncillary(env, environment.send_records + i * kSendRecordStride,
+                                                  ancillary.As<Napi::Object>(), state_->family, arena.control[i]);
     }
   }
   ResolveText(&arena.gathered, environment.send_text);

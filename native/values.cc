@@ -245,50 +245,43 @@ void ResolveText(GatheredData* data, std::vector<char>& text) {
   for (const auto& [index, offset] : data->text_pieces) data->iov[index].iov_base = text.data() + offset;
 }
 
-const char* const kSendKeyNames[kSendKeyCount] = {"tos", "ttl", "tclass", "hoplimit", "segmentSize", "pktinfo"};
-
-size_t EncodeSendAncillary(Napi::Env env, const SendKeyValues& keys, Napi::Object ancillary, int family,
-                           uint8_t* control) {
+size_t EncodeSendAncillary(Napi::Env env, const int32_t* record, Napi::Object ancillary, int family, uint8_t* control) {
   SendAncillary in;
   int* const int_targets[kKeyPktinfo] = {&in.tos, &in.ttl, &in.tclass, &in.hoplimit, &in.segment_size};
   constexpr uint32_t kIntKeyFields[kKeyPktinfo] = {kSendTos, kSendTtl, kSendTclass, kSendHoplimit, kSendSegmentSize};
-  for (int which = 0; which < kSendKeyCount; which++) {
-    Napi::Value value = ancillary.Get(keys[which]);
-    if (value.IsUndefined()) continue;
-    if (which < kKeyPktinfo) {
-      int64_t number;
-      if (!AsInteger(value, &number) || number < INT_MIN || number > INT_MAX) {
-        throw BadArg(env, "send", std::string("ancillary '") + kSendKeyNames[which] + "' must be an integer, got " + Show(value));
+  const int32_t present = record[kSendRecordPresent];
+  for (int which = 0; which < kKeyPktinfo; which++) {
+    if ((present & (1 << which)) == 0) continue;
+    *int_targets[which] = record[kSendRecordValues + which];
+    in.present |= kIntKeyFields[which];
+  }
+  if (present & (1 << kKeyPktinfo)) {
+    Napi::Value value = ancillary.Get("pktinfo");
+    if (!value.IsObject()) throw BadArg(env, "send", "ancillary 'pktinfo' must be { address?, ifindex? }");
+    Napi::Object pktinfo = value.As<Napi::Object>();
+    Napi::Array fields = pktinfo.GetPropertyNames();
+    for (uint32_t f = 0; f < fields.Length(); f++) {
+      std::string field = fields.Get(f).As<Napi::String>().Utf8Value();
+      if (field != "address" && field != "ifindex") throw BadArg(env, "send", "unknown pktinfo key '" + field + "'");
+    }
+    Napi::Value address = pktinfo.Get("address");
+    if (!address.IsUndefined()) {
+      SocketAddress parsed;
+      if (!address.IsString() || !ParseIp(address.As<Napi::String>().Utf8Value(), 0, family, &parsed)) {
+        throw BadArg(env, "send", "ancillary pktinfo.address is not an address of this socket's family: " +
+                                      Show(address));
       }
-      *int_targets[which] = static_cast<int>(number);
-      in.present |= kIntKeyFields[which];
-    } else {
-      if (!value.IsObject()) throw BadArg(env, "send", "ancillary 'pktinfo' must be { address?, ifindex? }");
-      Napi::Object pktinfo = value.As<Napi::Object>();
-      Napi::Array fields = pktinfo.GetPropertyNames();
-      for (uint32_t f = 0; f < fields.Length(); f++) {
-        std::string field = fields.Get(f).As<Napi::String>().Utf8Value();
-        if (field != "address" && field != "ifindex") throw BadArg(env, "send", "unknown pktinfo key '" + field + "'");
+      in.pktinfo_address = parsed.storage;
+      in.present |= kSendPktinfoAddress;
+    }
+    Napi::Value ifindex = pktinfo.Get("ifindex");
+    if (!ifindex.IsUndefined()) {
+      int64_t index;
+      if (!AsInteger(ifindex, &index) || index < 0 || index > INT_MAX) {
+        throw BadArg(env, "send", "ancillary pktinfo.ifindex must be an interface index, got " + Show(ifindex));
       }
-      Napi::Value address = pktinfo.Get("address");
-      if (!address.IsUndefined()) {
-        SocketAddress parsed;
-        if (!address.IsString() || !ParseIp(address.As<Napi::String>().Utf8Value(), 0, family, &parsed)) {
-          throw BadArg(env, "send", "ancillary pktinfo.address is not an address of this socket's family: " +
-                                        Show(address));
-        }
-        in.pktinfo_address = parsed.storage;
-        in.present |= kSendPktinfoAddress;
-      }
-      Napi::Value ifindex = pktinfo.Get("ifindex");
-      if (!ifindex.IsUndefined()) {
-        int64_t index;
-        if (!AsInteger(ifindex, &index) || index < 0 || index > INT_MAX) {
-          throw BadArg(env, "send", "ancillary pktinfo.ifindex must be an interface index, got " + Show(ifindex));
-        }
-        in.pktinfo_ifindex = static_cast<uint32_t>(index);
-        in.present |= kSendPktinfoIfindex;
-      }
+      in.pktinfo_ifindex = static_cast<uint32_t>(index);
+      in.present |= kSendPktinfoIfindex;
     }
   }
   size_t written = 0;

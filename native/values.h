@@ -4,7 +4,6 @@
 #include <napi.h>
 #include <sys/uio.h>
 
-#include <array>
 #include <string>
 #include <vector>
 
@@ -46,16 +45,18 @@ struct GatheredData {
 void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text = false);
 void ResolveText(GatheredData* data, std::vector<char>& text);
 
-// The keys a send's ancillary object may have. Only these are read: the caller has checked
-// that it has no other (a for-in in JavaScript lists a literal's keys far faster than N-API).
-enum SendKey { kKeyTos, kKeyTtl, kKeyTclass, kKeyHoplimit, kKeySegmentSize, kKeyPktinfo, kSendKeyCount };
-extern const char* const kSendKeyNames[kSendKeyCount];
-// The keys as JS strings, in SendKey order.
-using SendKeyValues = std::array<Napi::Value, kSendKeyCount>;
+// The keys a send's ancillary object may have.
+enum SendKey { kKeyTos, kKeyTtl, kKeyTclass, kKeyHoplimit, kKeySegmentSize, kKeyPktinfo };
 
-// Encodes the `ancillary` argument of send into `control` (kMaxSendControl bytes); returns its length.
-size_t EncodeSendAncillary(Napi::Env env, const SendKeyValues& keys, Napi::Object ancillary, int family,
-                           uint8_t* control);
+// Layout of one message's record in the send Int32Array, which the facade fills with the
+// message's ancillary data right before the call that sends it: N-API would spend a property
+// lookup per key. The bits say which SendKeys it has; the integer keys' values follow in SendKey
+// order. pktinfo, rarely sent, is read from the object itself.
+enum SendRecordField : int { kSendRecordPresent, kSendRecordValues, kSendRecordStride = kSendRecordValues + kKeyPktinfo };
+
+// Encodes a send's ancillary data (its record, and `ancillary` for pktinfo) into `control`
+// (kMaxSendControl bytes); returns its length.
+size_t EncodeSendAncillary(Napi::Env env, const int32_t* record, Napi::Object ancillary, int family, uint8_t* control);
 
 // Fills the ancillary fields of a metadata record (see environment.h).
 void WriteAncillaryRecord(Napi::Env env, const ReceivedAncillary& ancillary, int32_t* record);

@@ -229,6 +229,23 @@ describe('sendBatch', () => {
     expect(await UDP.recv(other, 0, 3000)).toEqual({ address: '127.0.0.2', port, data: Buffer.from('m2') });
   });
 
+  test('a batch longer than one sendmmsg gives every message its own ancillary data, and none to the rest', async () => {
+    const { socket } = client();
+    // 150 messages go out in three native calls (64 + 64 + 22): each message's ttl must follow it.
+    const ttlOf = (i: number): number | undefined => (i % 3 === 2 ? undefined : 1 + ((i * 7) % 200));
+    const messages = Array.from({ length: 150 }, (_, i) => {
+      const ttl = ttlOf(i);
+      return { address: '127.0.0.1', port: receiver.port, data: `n${i}`, ...(ttl === undefined ? {} : { ancillary: { ttl } }) };
+    });
+    expect(await UDP.sendBatch(socket, messages)).toBe(150);
+    const got: Array<[string, number]> = [];
+    for (let i = 0; i < 150; i++) {
+      const datagram = await receiver.recv(3000);
+      got.push([datagram.data.toString(), datagram.ttl as number]);
+    }
+    expect(got).toEqual(messages.map((_, i) => [`n${i}`, ttlOf(i) ?? 64]));
+  });
+
   test('an empty batch resolves 0', async () => {
     const { socket } = client();
     expect(await UDP.sendBatch(socket, [])).toBe(0);
