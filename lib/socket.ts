@@ -12,6 +12,13 @@ const { READABLE, WRITABLE, MAX_BATCH } = C;
 /** The longest pause between retries of a send the kernel keeps refusing. */
 const MAX_RETRY_DELAY = 64;
 
+/**
+ * A native send is under way on this thread. Its arguments are read while the send records
+ * and the native scratch buffers hold it, and a getter among them may itself send: that
+ * nested send waits in its socket's queue rather than overwrite them.
+ */
+let sending = false;
+
 interface Waiter {
   /** 0: whole datagrams; n: at most n bytes of one. */
   numBytes: number;
@@ -344,7 +351,7 @@ export class Socket extends EventEmitter {
   transmit(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): Promise<void> {
     try {
       this.assertOwner('send');
-      if (this.#sends.length === 0 && this.#sendNow(data, address, port, ancillary) >= 0) return Promise.resolve();
+      if (this.#sends.length === 0 && !sending && this.#sendNow(data, address, port, ancillary) >= 0) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -353,8 +360,13 @@ export class Socket extends EventEmitter {
 
   /** One sendmsg; -1 when the send buffer is full. */
   #sendNow(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): number {
-    if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, 0, 'send');
-    return this.native.send(data, address, port, ancillary);
+    sending = true;
+    try {
+      if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, 0, 'send');
+      return this.native.send(data, address, port, ancillary);
+    } finally {
+      sending = false;
+    }
   }
 
   /** @internal Messages in order, one sendmmsg per up to MAX_BATCH of them. */
@@ -363,7 +375,7 @@ export class Socket extends EventEmitter {
     const pending = { data: undefined, address: undefined, port: 0, ancillary: undefined, messages, sent: 0, bytes };
     try {
       this.assertOwner('sendBatch');
-      if (this.#sends.length === 0 && this.#sendBatchStep(pending)) return Promise.resolve(messages.length);
+      if (this.#sends.length === 0 && !sending && this.#sendBatchStep(pending)) return Promise.resolve(messages.length);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -374,16 +386,26 @@ export class Socket extends EventEmitter {
   #sendBatchStep(pending: Omit<PendingSend, 'resolve' | 'reject'>): boolean {
     const messages = pending.messages!;
     while (pending.sent < messages.length) {
-      const end = Math.min(messages.length, pending.sent + MAX_BATCH);
-      for (let i = pending.sent; i < end; i++) {
-        const { ancillary } = messages[i];
-        if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, i - pending.sent, 'sendBatch');
-      }
-      const sent = this.native.sendBatch(messages, pending.sent);
+      const sent = this.#sendChunk(messages, pending.sent);
       if (sent < 0) return false;
       pending.sent += sent;
     }
     return true;
+  }
+
+  /** One sendmmsg for up to MAX_BATCH messages from `start`; -1 when the send buffer is full. */
+  #sendChunk(messages: readonly BatchMessage[], start: number): number {
+    sending = true;
+    try {
+      const end = Math.min(messages.length, start + MAX_BATCH);
+      for (let i = start; i < end; i++) {
+        const { ancillary } = messages[i];
+        if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, i - start, 'sendBatch');
+      }
+      return this.native.sendBatch(messages, start);
+    } finally {
+      sending = false;
+    }
   }
 
   #enqueueSend(pending: Omit<PendingSend, 'resolve' | 'reject'>): Promise<number | undefined> {

@@ -246,6 +246,42 @@ describe('sendBatch', () => {
     expect(got).toEqual(messages.map((_, i) => [`n${i}`, ttlOf(i) ?? 64]));
   });
 
+  test('a getter that sends while a batch is read cannot change it: its send goes out after', async () => {
+    const { socket } = client();
+    const other = listen(0, { ip: '127.0.0.3' });
+    const nested: Array<Promise<unknown>> = [];
+    let reads = 0;
+    // The facade reads `data` twice before the native call; the third read is inside it.
+    const tricky = {
+      address: '127.0.0.1',
+      port: receiver.port,
+      get data(): string {
+        if (++reads === 3) {
+          nested.push(UDP.sendBatch(other, Array.from({ length: 40 }, (_, i) => ({ address: '127.0.0.1', port: receiver.port, data: `x${i}-${'z'.repeat(i)}` }))));
+          nested.push(UDP.send(other, '127.0.0.1', receiver.port, { ttl: 3 }, ['nested', ' single']));
+        }
+        return 'tricky';
+      },
+    };
+    const outer = [
+      { address: '127.0.0.1', port: receiver.port, data: ['fi', 'rst'] },
+      tricky,
+      ...Array.from({ length: 20 }, (_, i) => ({ address: '127.0.0.1', port: receiver.port, data: `after${i}`, ancillary: { ttl: 10 + i } })),
+    ];
+    expect(await UDP.sendBatch(socket, outer)).toBe(22);
+    expect(reads).toBeGreaterThanOrEqual(3);
+    await Promise.all(nested);
+    const got: Array<[string, number]> = [];
+    for (let i = 0; i < 63; i++) {
+      const datagram = await receiver.recv(3000);
+      got.push([datagram.data.toString(), datagram.ttl as number]);
+    }
+    expect(got).toEqual([
+      ['first', 64], ['tricky', 64], ...Array.from({ length: 20 }, (_, i): [string, number] => [`after${i}`, 10 + i]),
+      ...Array.from({ length: 40 }, (_, i): [string, number] => [`x${i}-${'z'.repeat(i)}`, 64]), ['nested single', 3],
+    ]);
+  });
+
   test('an empty batch resolves 0', async () => {
     const { socket } = client();
     expect(await UDP.sendBatch(socket, [])).toBe(0);
