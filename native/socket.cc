@@ -632,8 +632,9 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
         EncodeSendAncillary(env, environment.send_records, info[3].As<Napi::Object>(), state_->family, control);
     if (header.msg_controllen > 0) header.msg_control = control;
   }
-  // A getter read above may have closed the socket, and its descriptor number be reused.
-  RequireOpen(env, "send");
+  // A getter read above may have closed the socket (its descriptor number may be reused
+  // already) or handed it to another thread.
+  RequireOwner(env, "send");
   ssize_t sent;
   do {
     sent = sendmsg(state_->fd, &header, MSG_NOSIGNAL);
@@ -702,8 +703,9 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
     }
   }
   ResolveText(&arena.gathered, environment.send_text);
-  // A getter read above may have closed the socket, and its descriptor number be reused.
-  RequireOpen(env, "sendBatch");
+  // A getter read above may have closed the socket (its descriptor number may be reused
+  // already) or handed it to another thread.
+  RequireOwner(env, "sendBatch");
 
   for (;;) {
     // Group messages into headers; members[h] is how many messages header h carries.
