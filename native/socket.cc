@@ -489,6 +489,9 @@ void NativeSocket::Setopts(const Napi::CallbackInfo& info) {
     encoded.push_back(
         EncodeOptionValue(env, state_->family, names.Get(i).As<Napi::String>().Utf8Value(), values.Get(i), operation));
   }
+  // A getter read above may have closed the socket (its descriptor number may be reused
+  // already) or handed it to another thread.
+  RequireOwner(env, operation.c_str());
   ApplyOptions(env, state_->fd, state_->family, encoded, operation);
 }
 

@@ -216,4 +216,26 @@ describe('options of a closed socket', () => {
     expectThrows(() => UDP.setopts(socket, { ttl: 3 }), 'closed');
     expectThrows(() => UDP.setopts(socket, {}), 'closed');
   });
+
+  test("a getter that closes the socket during setopts: 'closed', and the descriptor that took its number keeps its options", () => {
+    const socket = socket4();
+    const fd = socket.fd;
+    let newcomer: Socket | undefined;
+    const priority = Buffer.alloc(4);
+    priority.writeInt32LE(5);
+    const raw = {
+      level: 1, // SOL_SOCKET
+      option: 12, // SO_PRIORITY
+      get value(): Buffer {
+        if (newcomer === undefined) {
+          UDP.close(socket);
+          newcomer = listen(0, { ip: '127.0.0.1' });
+        }
+        return priority;
+      },
+    };
+    expectThrows(() => UDP.setopts(socket, { raw }), 'closed');
+    expect(newcomer?.fd).toBe(fd);
+    expect(UDP.getopts(newcomer!, ['priority'])).toEqual({ priority: 0 });
+  });
 });
