@@ -96,6 +96,8 @@ class ReceiveSlab {
 // sendmmsg's buffers, reused by every socket of the environment.
 struct SendArena {
   struct Message {
+    size_t pieces_begin = 0;
+    size_t pieces_end = 0;
     size_t iov_begin = 0;
     size_t iov_end = 0;
     size_t bytes = 0;
@@ -103,6 +105,8 @@ struct SendArena {
     size_t control_length = 0;
   };
   Message messages[kMaxBatch];
+  // The iodata leaves of a send, collected before any buffer's address is taken.
+  std::vector<Piece> pieces;
   GatheredData gathered;
   alignas(cmsghdr) uint8_t control[kMaxBatch][kMaxSendControl];
   mmsghdr headers[kMaxBatch];

@@ -612,17 +612,14 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOwner(env, "send");
   Environment& environment = *environment_;
-  GatheredData gathered;
+  // First everything that may run JavaScript (getters), then the buffers' addresses: a
+  // getter could otherwise detach a buffer already gathered.
   iovec single;
+  const bool whole = AsBytes(env, info[0], &single);
+  std::vector<Piece>& pieces = environment.send_arena.pieces;
+  pieces.clear();
+  if (!whole) CollectPieces(env, info[0], &pieces);
   msghdr header{};
-  if (AsBytes(env, info[0], &single)) {
-    header.msg_iov = &single;
-    header.msg_iovlen = 1;
-  } else {
-    GatherData(env, info[0], &gathered, &environment.send_text);
-    header.msg_iov = gathered.iov.data();
-    header.msg_iovlen = gathered.iov.size();
-  }
   SocketAddress destination;
   if (!info[1].IsUndefined()) {
     destination = ParseDestination(env, info[1], info[2], "send");
@@ -634,6 +631,16 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
     header.msg_controllen =
         EncodeSendAncillary(env, environment.send_records, info[3].As<Napi::Object>(), state_->family, control);
     if (header.msg_controllen > 0) header.msg_control = control;
+  }
+  GatheredData gathered;
+  if (whole) {
+    AsBytes(env, info[0], &single);
+    header.msg_iov = &single;
+    header.msg_iovlen = 1;
+  } else {
+    GatherPieces(env, pieces.data(), pieces.size(), &gathered, &environment.send_text);
+    header.msg_iov = gathered.iov.data();
+    header.msg_iovlen = gathered.iov.size();
   }
   // A getter read above may have closed the socket (its descriptor number may be reused
   // already) or handed it to another thread.
@@ -687,14 +694,16 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   Napi::Value address_key = keys.Get(Environment::kKeyAddress);
   Napi::Value port_key = keys.Get(Environment::kKeyPort);
   Napi::Value ancillary_key = keys.Get(Environment::kKeyAncillary);
+  // First everything that may run JavaScript (getters), then the buffers' addresses: a
+  // getter could otherwise detach a buffer already gathered.
+  std::vector<Piece>& pieces = arena.pieces;
+  pieces.clear();
   for (uint32_t i = 0; i < count; i++) {
     Napi::Object message = messages.Get(start + i).As<Napi::Object>();
     SendArena::Message& parsed = arena.messages[i];
-    parsed.iov_begin = arena.gathered.iov.size();
-    size_t bytes_before = arena.gathered.bytes;
-    GatherData(env, message.Get(data_key), &arena.gathered, &environment.send_text, /*keep_text=*/true);
-    parsed.iov_end = arena.gathered.iov.size();
-    parsed.bytes = arena.gathered.bytes - bytes_before;
+    parsed.pieces_begin = pieces.size();
+    CollectPieces(env, message.Get(data_key), &pieces);
+    parsed.pieces_end = pieces.size();
     parsed.destination = SocketAddress{};
     Napi::Value address = message.Get(address_key);
     if (!address.IsUndefined()) parsed.destination = ParseDestination(env, address, message.Get(port_key), "sendBatch");
@@ -704,6 +713,15 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
       parsed.control_length = EncodeSendAncillary(env, environment.send_records + i * kSendRecordStride,
                                                   ancillary.As<Napi::Object>(), state_->family, arena.control[i]);
     }
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    SendArena::Message& parsed = arena.messages[i];
+    parsed.iov_begin = arena.gathered.iov.size();
+    size_t bytes_before = arena.gathered.bytes;
+    GatherPieces(env, pieces.data() + parsed.pieces_begin, parsed.pieces_end - parsed.pieces_begin, &arena.gathered,
+                 &environment.send_text, /*keep_text=*/true);
+    parsed.iov_end = arena.gathered.iov.size();
+    parsed.bytes = arena.gathered.bytes - bytes_before;
   }
   ResolveText(&arena.gathered, environment.send_text);
   // A getter read above may have closed the socket (its descriptor number may be reused

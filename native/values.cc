@@ -213,9 +213,7 @@ void Flatten(GatheredData* data, size_t first_iov, std::vector<char>* text) {
 
 }  // namespace
 
-void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text) {
-  if (!keep_text) text->clear();
-  const size_t first_iov = out->iov.size();
+void CollectPieces(Napi::Env env, Napi::Value data, std::vector<Piece>* pieces) {
   // Depth first without recursion: iodata may nest as deep as an accumulator made it.
   std::vector<std::pair<Napi::Array, uint32_t>> stack;
   Napi::Value piece = data;
@@ -224,10 +222,9 @@ void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<
     if (visited > kMaxPieces) throw BadArg(env, "send", "iodata has more than a million pieces (is it cyclic?)");
     iovec bytes;
     if (AsBytes(env, piece, &bytes)) {
-      out->iov.push_back(bytes);
-      out->bytes += bytes.iov_len;
+      pieces->push_back({piece, true});
     } else if (piece.IsString()) {
-      GatherText(env, piece, out, text);
+      pieces->push_back({piece, false});
     } else if (piece.IsArray()) {
       stack.emplace_back(piece.As<Napi::Array>(), 0);
     } else {
@@ -236,6 +233,23 @@ void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<
     while (!stack.empty() && stack.back().second >= stack.back().first.Length()) stack.pop_back();
     if (stack.empty()) break;
     piece = stack.back().first.Get(stack.back().second++);
+  }
+}
+
+void GatherPieces(Napi::Env env, const Piece* pieces, size_t count, GatheredData* out, std::vector<char>* text,
+                  bool keep_text) {
+  if (!keep_text) text->clear();
+  const size_t first_iov = out->iov.size();
+  for (size_t i = 0; i < count; i++) {
+    if (pieces[i].bytes) {
+      // Read again: what a getter did to the buffer since it was collected counts.
+      iovec bytes{nullptr, 0};
+      napi_get_typedarray_info(env, pieces[i].value, nullptr, &bytes.iov_len, &bytes.iov_base, nullptr, nullptr);
+      out->iov.push_back(bytes);
+      out->bytes += bytes.iov_len;
+    } else {
+      GatherText(env, Napi::Value(env, pieces[i].value), out, text);
+    }
   }
   if (out->iov.size() - first_iov > kMaxIov) Flatten(out, first_iov, text);
   if (!keep_text) ResolveText(out, *text);

@@ -35,14 +35,23 @@ Napi::Value OptionValueToJs(Napi::Env env, const OptionRow& row, int family, con
 // A Uint8Array's bytes as one iovec; false for anything else.
 bool AsBytes(Napi::Env env, Napi::Value value, iovec* out);
 
-// iodata as iovecs. Strings are encoded into `text`; their iovecs are fixed by ResolveText
-// once no more text will be appended.
+// iodata as iovecs, in two steps, so that no JavaScript runs between taking a buffer's address
+// and the system call that reads it: a getter could detach a buffer already gathered.
+// CollectPieces walks the arrays, running any getters, and appends the leaves to `pieces`;
+// GatherPieces makes them iovecs. Strings are encoded into `text`; their iovecs are fixed by
+// ResolveText once no more text will be appended.
 struct GatheredData {
   std::vector<iovec> iov;
   std::vector<std::pair<size_t, size_t>> text_pieces;  // (iov index, offset in text)
   size_t bytes = 0;
 };
-void GatherData(Napi::Env env, Napi::Value data, GatheredData* out, std::vector<char>* text, bool keep_text = false);
+struct Piece {
+  napi_value value;
+  bool bytes;  // a Uint8Array; else a string
+};
+void CollectPieces(Napi::Env env, Napi::Value data, std::vector<Piece>* pieces);
+void GatherPieces(Napi::Env env, const Piece* pieces, size_t count, GatheredData* out, std::vector<char>* text,
+                  bool keep_text = false);
 void ResolveText(GatheredData* data, std::vector<char>& text);
 
 // The keys a send's ancillary object may have.

@@ -1,3 +1,4 @@
+import { MessageChannel } from 'node:worker_threads';
 import { UDP, type Socket } from '../lib';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
 import { closeAll, expectRejects, listen, portOf } from './helpers/sockets';
@@ -301,6 +302,32 @@ describe('sendBatch', () => {
     await expectRejects(() => UDP.sendBatch(socket, [{ address: '127.0.0.1', port: receiver.port, data: 'first' }, tricky]), 'closed');
     expect(newcomer?.fd).toBe(fd);
     await receiver.expectNone(100);
+  });
+
+  test('a getter that detaches a buffer already read: the datagram has what the buffer holds at the send, nothing it gave away', async () => {
+    const { socket } = client();
+    const given = new Uint8Array(new ArrayBuffer(30000)).fill(0x41);
+    const kept = new Uint8Array(new ArrayBuffer(100)).fill(0x42);
+    const detach = (bytes: Uint8Array): void => {
+      const { port1 } = new MessageChannel();
+      port1.postMessage(bytes.buffer, [bytes.buffer as ArrayBuffer]);
+      port1.close();
+    };
+    // One send: the getter of the array's second piece gives the first piece's memory away.
+    const data: unknown[] = [given, 'x'];
+    Object.defineProperty(data, 1, { enumerable: true, get: () => (given.byteLength > 0 && detach(given), 'x') });
+    await UDP.send(socket, '127.0.0.1', receiver.port, data as string[]);
+    const single = (await receiver.recv(3000)).data;
+    expect([single.length, single.subarray(0, 8).toString()]).toEqual([1, 'x']);
+    // A batch: message 1's data getter gives away message 0's buffer.
+    const first = new Uint8Array(new ArrayBuffer(30000)).fill(0x43);
+    const messages = [
+      { address: '127.0.0.1', port: receiver.port, data: first },
+      { address: '127.0.0.1', port: receiver.port, get data(): Uint8Array { if (first.byteLength > 0) detach(first); return kept; } },
+    ];
+    expect(await UDP.sendBatch(socket, messages)).toBe(2);
+    expect((await receiver.recv(3000)).data.length).toBe(0);
+    expect((await receiver.recv(3000)).data).toEqual(Buffer.from(kept));
   });
 
   test('an empty batch resolves 0', async () => {
