@@ -244,7 +244,9 @@ void GatherPieces(Napi::Env env, const Piece* pieces, size_t count, GatheredData
     if (pieces[i].bytes) {
       // Read again: what a getter did to the buffer since it was collected counts.
       iovec bytes{nullptr, 0};
-      napi_get_typedarray_info(env, pieces[i].value, nullptr, &bytes.iov_len, &bytes.iov_base, nullptr, nullptr);
+      napi_status status =
+          napi_get_typedarray_info(env, pieces[i].value, nullptr, &bytes.iov_len, &bytes.iov_base, nullptr, nullptr);
+      NAPI_THROW_IF_FAILED_VOID(env, status);
       out->iov.push_back(bytes);
       out->bytes += bytes.iov_len;
     } else {
