@@ -634,7 +634,7 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   }
   GatheredData gathered;
   if (whole) {
-    AsBytes(env, info[0], &single);
+    AsBytes(env, info[0], &single);  // again: a getter above may have detached it
     header.msg_iov = &single;
     header.msg_iovlen = 1;
   } else {
