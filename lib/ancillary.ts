@@ -22,11 +22,11 @@ const SEND_KEYS = new Map<string, number>([
  * native send or sendBatch reads; pktinfo the native side reads from the object and checks.
  * A for-in walks an object literal's keys from V8's cache, where N-API would build an array.
  */
-export function writeAncillary(ancillary: Record<string, unknown>, index: number, operation: string): void {
+export function writeAncillary(ancillary: object, index: number, operation: string): void {
   const base = index * STRIDE;
   let present = 0;
   for (const key in ancillary) {
-    const value = ancillary[key];
+    const value = (ancillary as Record<string, unknown>)[key];
     if (value === undefined || !Object.hasOwn(ancillary, key)) continue;
     const which = SEND_KEYS.get(key);
     if (which === undefined) throw badarg(operation, `unknown ancillary key '${key}'`);

@@ -362,7 +362,7 @@ export class Socket extends EventEmitter {
   #sendNow(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): number {
     sending = true;
     try {
-      if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, 0, 'send');
+      if (ancillary !== undefined) writeAncillary(ancillary, 0, 'send');
       return this.native.send(data, address, port, ancillary);
     } finally {
       sending = false;
@@ -400,7 +400,7 @@ export class Socket extends EventEmitter {
       const end = Math.min(messages.length, start + MAX_BATCH);
       for (let i = start; i < end; i++) {
         const { ancillary } = messages[i];
-        if (ancillary !== undefined) writeAncillary(ancillary as Record<string, unknown>, i - start, 'sendBatch');
+        if (ancillary !== undefined) writeAncillary(ancillary, i - start, 'sendBatch');
       }
       return this.native.sendBatch(messages, start);
     } finally {

@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import { UDP, type Socket } from '../lib';
+import { UDP, type BatchMessage, type Socket } from '../lib';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
 import { closeAll, expectRejects, listen, portOf } from './helpers/sockets';
 
@@ -28,6 +28,33 @@ async function received(): Promise<{ data: string; address: string; port: number
 }
 
 const hex = (data: string | Buffer): string => Buffer.from(data).toString('hex');
+
+/** The next `count` datagrams the peer got, as [text, ttl]. */
+async function receivedWithTtl(count: number): Promise<Array<[string, number]>> {
+  const got: Array<[string, number]> = [];
+  for (let i = 0; i < count; i++) {
+    const datagram = await receiver.recv(3000);
+    got.push([datagram.data.toString(), datagram.ttl as number]);
+  }
+  return got;
+}
+
+/**
+ * A sendBatch message 'tricky' whose `data` getter runs `inside` on its third read: the facade
+ * reads `data` twice before the native call, so the third read is inside it.
+ */
+function readInsideNative(inside: () => void): { message: BatchMessage; reads: () => number } {
+  let reads = 0;
+  const message: BatchMessage = {
+    address: '127.0.0.1',
+    port: receiver.port,
+    get data(): string {
+      if (++reads === 3) inside();
+      return 'tricky';
+    },
+  };
+  return { message, reads: () => reads };
+}
 
 describe('the four send overloads', () => {
   test('send(socket, data) on a connected socket goes to the peer', async () => {
@@ -239,45 +266,26 @@ describe('sendBatch', () => {
       return { address: '127.0.0.1', port: receiver.port, data: `n${i}`, ...(ttl === undefined ? {} : { ancillary: { ttl } }) };
     });
     expect(await UDP.sendBatch(socket, messages)).toBe(150);
-    const got: Array<[string, number]> = [];
-    for (let i = 0; i < 150; i++) {
-      const datagram = await receiver.recv(3000);
-      got.push([datagram.data.toString(), datagram.ttl as number]);
-    }
-    expect(got).toEqual(messages.map((_, i) => [`n${i}`, ttlOf(i) ?? 64]));
+    expect(await receivedWithTtl(150)).toEqual(messages.map((_, i) => [`n${i}`, ttlOf(i) ?? 64]));
   });
 
   test('a getter that sends while a batch is read cannot change it: its send goes out after', async () => {
     const { socket } = client();
     const other = listen(0, { ip: '127.0.0.3' });
     const nested: Array<Promise<unknown>> = [];
-    let reads = 0;
-    // The facade reads `data` twice before the native call; the third read is inside it.
-    const tricky = {
-      address: '127.0.0.1',
-      port: receiver.port,
-      get data(): string {
-        if (++reads === 3) {
-          nested.push(UDP.sendBatch(other, Array.from({ length: 40 }, (_, i) => ({ address: '127.0.0.1', port: receiver.port, data: `x${i}-${'z'.repeat(i)}` }))));
-          nested.push(UDP.send(other, '127.0.0.1', receiver.port, { ttl: 3 }, ['nested', ' single']));
-        }
-        return 'tricky';
-      },
-    };
+    const tricky = readInsideNative(() => {
+      nested.push(UDP.sendBatch(other, Array.from({ length: 40 }, (_, i) => ({ address: '127.0.0.1', port: receiver.port, data: `x${i}-${'z'.repeat(i)}` }))));
+      nested.push(UDP.send(other, '127.0.0.1', receiver.port, { ttl: 3 }, ['nested', ' single']));
+    });
     const outer = [
       { address: '127.0.0.1', port: receiver.port, data: ['fi', 'rst'] },
-      tricky,
+      tricky.message,
       ...Array.from({ length: 20 }, (_, i) => ({ address: '127.0.0.1', port: receiver.port, data: `after${i}`, ancillary: { ttl: 10 + i } })),
     ];
     expect(await UDP.sendBatch(socket, outer)).toBe(22);
-    expect(reads).toBeGreaterThanOrEqual(3);
+    expect(tricky.reads()).toBeGreaterThanOrEqual(3);
     await Promise.all(nested);
-    const got: Array<[string, number]> = [];
-    for (let i = 0; i < 63; i++) {
-      const datagram = await receiver.recv(3000);
-      got.push([datagram.data.toString(), datagram.ttl as number]);
-    }
-    expect(got).toEqual([
+    expect(await receivedWithTtl(63)).toEqual([
       ['first', 64], ['tricky', 64], ...Array.from({ length: 20 }, (_, i): [string, number] => [`after${i}`, 10 + i]),
       ...Array.from({ length: 40 }, (_, i): [string, number] => [`x${i}-${'z'.repeat(i)}`, 64]), ['nested single', 3],
     ]);
@@ -285,20 +293,12 @@ describe('sendBatch', () => {
 
   test("a getter that closes the socket during its batch: 'closed', and nothing goes out through a descriptor that took its number", async () => {
     const { socket } = client();
-    let reads = 0;
-    const tricky = {
-      address: '127.0.0.1',
-      port: receiver.port,
-      get data(): string {
-        if (++reads === 3) {
-          UDP.close(socket);
-          // Mostly given the descriptor number just freed.
-          listen(0, { ip: '127.0.0.3' });
-        }
-        return 'tricky';
-      },
-    };
-    await expectRejects(() => UDP.sendBatch(socket, [{ address: '127.0.0.1', port: receiver.port, data: 'first' }, tricky]), 'closed');
+    const tricky = readInsideNative(() => {
+      UDP.close(socket);
+      // Mostly given the descriptor number just freed.
+      listen(0, { ip: '127.0.0.3' });
+    });
+    await expectRejects(() => UDP.sendBatch(socket, [{ address: '127.0.0.1', port: receiver.port, data: 'first' }, tricky.message]), 'closed');
     await receiver.expectNone(100);
   });
 
