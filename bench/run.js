@@ -315,6 +315,8 @@ const RECEIVE_ROWS = [
   { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', select: 'recv', api: 'recv', baseline: true },
   { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', select: 'recvBatch', api: 'recvBatch', baseline: true },
   { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
+  { id: 'udp-floor', label: 'floor: readiness callback + recvmmsg(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch',
+    note: "the runtime's cost on this path: the addon's recvmmsg in a bare libuv callback, no facade" },
   { id: 'c', label: 'C recvmmsg(64)', kind: 'c', api: 'recv' },
 ];
 
@@ -452,6 +454,7 @@ function table(report) {
     const line = (values) => values.map((value, i) => (i === 0 ? String(value).padEnd(widths[i]) : String(value ?? '').padStart(widths[i]))).join('  ').trimEnd();
     out.push('', titleOf(group, report), line(head), widths.map((w) => '-'.repeat(w)).join('  '));
     for (const values of rows) out.push(values.length === 2 ? `${values[0].padEnd(widths[0])}  ${values[1]}` : line(values));
+    for (const row of group.rows) if (row.note && results[row.id]) out.push(`* ${row.label}: ${row.note}`);
   }
   return out.join('\n');
 }
