@@ -36,7 +36,7 @@ function failure(error) {
 
 // ----------------------------------------------------------------------------------------
 // receive: udp-recv, udp-recvBatch, dgramudp-recv, dgramudp-recvBatch, dgram-raw,
-//          udp-floor (the runtime's floor, see floorReceive),
+//          udp-floor, udp-floor-polled (the runtime's floor, see floorReceive),
 //          udp-gro (recvBatch with UDP_GRO), dgramudp-gro,
 //          udp-polled, dgramudp-polled (recvBatch of POLLED_BATCH, then a POLL_MS sleep when it
 //          brought more than one)
@@ -67,33 +67,49 @@ function untilQuiet(idle, quiet) {
  * readiness callback into JavaScript, then the addon's recvmmsg of up to BATCH until the
  * kernel queue is empty. No RecvData, queue, promise or Buffer view is made. It reaches into
  * the facade's internals (the socket's native handle and the shared metadata records) on
- * purpose: no public call is this thin. Against C it is the runtime's own cost per wakeup;
- * against UDP.recvBatch it is what the facade adds.
+ * purpose: no public call is this thin. Against C it is the runtime's own cost; against
+ * UDP.recvBatch it is what the facade adds.
+ * pollMs > 0: as the polled receivers, after a read that brought more than one datagram it
+ * stops watching and reads again in pollMs.
  */
-async function floorReceive(idle, arrived, quiet) {
+async function floorReceive(idle, pollMs, arrived, quiet) {
   const { UDP } = require(dist);
   const { C, shared } = require(path.join(dist, 'binding'));
   const socket = UDP.listen(0, { ip: LOOPBACK, recbuf: RCVBUF });
   say({ port: UDP.sockname(socket).port });
   const { native } = socket;
   const { meta } = shared;
-  const { META_COUNT, META_STRIDE, META_LENGTH } = C;
+  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE } = C;
   let calls = 0;
+  let timer;
+  const drain = () => {
+    let gathered = 0;
+    for (;;) {
+      if (native.recv(BATCH) === undefined) return gathered;
+      calls++;
+      const count = meta[META_COUNT];
+      let size = 0;
+      for (let i = 0; i < count; i++) size += meta[i * META_STRIDE + META_LENGTH];
+      arrived(count, size);
+      gathered += count;
+      if (count < BATCH) return gathered;
+    }
+  };
+  const readLater = () => {
+    native.watch(0);
+    timer = setTimeout(() => {
+      if (drain() > 1) readLater();
+      else native.watch(READABLE);
+    }, pollMs);
+  };
   native.socket = {
     onReady() {
-      for (;;) {
-        if (native.recv(BATCH) === undefined) return;
-        calls++;
-        const count = meta[META_COUNT];
-        let size = 0;
-        for (let i = 0; i < count; i++) size += meta[i * META_STRIDE + META_LENGTH];
-        arrived(count, size);
-        if (count < BATCH) return;
-      }
+      if (drain() > 1 && pollMs > 0) readLater();
     },
   };
-  native.watch(C.READABLE);
+  native.watch(READABLE);
   await untilQuiet(idle, quiet);
+  clearTimeout(timer);
   native.watch(0);
   const { kernel } = UDP.getstat(socket);
   UDP.close(socket);
@@ -133,8 +149,8 @@ async function receive(impl, idleSeconds, pollMs) {
     socket.close();
     return report();
   }
-  if (impl === 'udp-floor') {
-    const counted = await floorReceive(idle, arrived, quiet);
+  if (impl === 'udp-floor' || impl === 'udp-floor-polled') {
+    const counted = await floorReceive(idle, impl === 'udp-floor' ? 0 : pollMs, arrived, quiet);
     calls = counted.calls;
     return report({ drops: counted.drops });
   }
@@ -151,10 +167,15 @@ async function receive(impl, idleSeconds, pollMs) {
       if (batch) {
         const records = await T.recvBatch(socket, polled ? POLLED_BATCH : BATCH, timeout);
         calls++;
+        // One arrival per batch: the clock is read per call, as the C receivers do.
+        let count = 0;
+        let size = 0;
         for (const record of records) {
           const segment = record.ancillary && record.ancillary.segmentSize;
-          arrived(segment ? Math.ceil(record.data.length / segment) : 1, record.data.length);
+          count += segment ? Math.ceil(record.data.length / segment) : 1;
+          size += record.data.length;
         }
+        arrived(count, size);
         // As examples/polled-receiver.js: a lone datagram means the socket is quiet.
         if (polled && records.length > 1) await sleep(pollMs);
       } else {

@@ -337,6 +337,8 @@ const GROUPS = [
     rows: [
       { id: 'udp-polled', label: `UDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'udp', api: 'recvBatch' },
       { id: 'dgramudp-polled', label: `DgramUDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'dgramudp', api: 'recvBatch', baseline: true },
+      { id: 'udp-floor-polled', label: `floor: recvmmsg(64) until empty, ${POLL_MS} ms sleep`, kind: 'udp', api: 'recvBatch',
+        note: "the runtime's cost on this path: the addon's recvmmsg from a bare timer or readiness callback, no facade" },
       { id: 'c', label: `C recvmmsg(64) until empty, ${POLL_MS} ms sleep`, kind: 'c', api: 'recvBatch' },
     ],
   },

@@ -128,6 +128,8 @@ static int sink(double idle, int gro, double period) {
   fflush(stdout);
   static char buffers[BATCH][SLOT];
   static char control[BATCH][64];
+  // Every receiver it is compared with reports the sender, so it asks the kernel for it too.
+  static struct sockaddr_storage senders[BATCH];
   struct mmsghdr messages[BATCH];
   struct iovec iov[BATCH];
   long datagrams = 0, bytes = 0, calls = 0;
@@ -147,7 +149,8 @@ static int sink(double idle, int gro, double period) {
     }
     for (int i = 0; i < BATCH; i++) {
       iov[i] = (struct iovec){buffers[i], SLOT};
-      messages[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = control[i], .msg_controllen = 64};
+      messages[i].msg_hdr = (struct msghdr){.msg_name = &senders[i], .msg_namelen = sizeof senders[i], .msg_iov = &iov[i],
+                                            .msg_iovlen = 1, .msg_control = control[i], .msg_controllen = 64};
     }
     int n = recvmmsg(fd, messages, BATCH, MSG_DONTWAIT, NULL);
     drained = n < BATCH;
