@@ -17,6 +17,9 @@ const SEND_KEYS = new Map<string, number>([
   ['segmentSize', C.SEND_SEGMENT_SIZE], ['pktinfo', PKTINFO],
 ]);
 
+/** The record after the MAX_BATCH that sends read: scratch for checking. */
+const CHECK_RECORD = C.MAX_BATCH;
+
 /**
  * Checks a send's ancillary object and writes it into send record `index`, which the next
  * native send or sendBatch reads; pktinfo the native side reads from the object and checks.
@@ -38,4 +41,12 @@ export function writeAncillary(ancillary: object, index: number, operation: stri
     sendRecords[base + VALUES + which] = value;
   }
   sendRecords[base + PRESENT] = present;
+}
+
+/**
+ * Checks a send's ancillary object without touching the records a send reads: a getter may
+ * start a batch while another send is between writing its records and reading them.
+ */
+export function checkAncillary(ancillary: object, operation: string): void {
+  writeAncillary(ancillary, CHECK_RECORD, operation);
 }

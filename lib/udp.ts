@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { threadId, Worker } from 'node:worker_threads';
-import { writeAncillary } from './ancillary';
+import { checkAncillary } from './ancillary';
 import { binding } from './binding';
 import { TransportError, badarg, closedError } from './errors';
 import { FACADE_OPTIONS, LISTEN_ONLY_OPTIONS, RECEIVE_ANCILLARY_OPTIONS, REFUSED_OPTIONS, refuse, show } from './options';
@@ -223,8 +223,8 @@ function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
       if (!isIOData(message.data)) throw badarg('sendBatch', `${where}: data must be iodata`);
       if (message.ancillary !== undefined) {
         if (!isPlainObject(message.ancillary)) throw badarg('sendBatch', `${where}: ancillary must be an object`);
-        // Checked by writing it: the record is written again right before its part goes out.
-        writeAncillary(message.ancillary, 0, 'sendBatch');
+        // Its record is written right before its part goes out.
+        checkAncillary(message.ancillary, 'sendBatch');
       }
     }
   } catch (error) {

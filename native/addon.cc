@@ -30,7 +30,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Int32Array meta = Napi::Int32Array::New(env, kMaxBatch * kMetaStride + 1);
   environment->meta_ref = Napi::Persistent(meta);
   environment->meta = meta.Data();
-  Napi::Int32Array send_records = Napi::Int32Array::New(env, kMaxBatch * kSendRecordStride);
+  Napi::Int32Array send_records = Napi::Int32Array::New(env, (kMaxBatch + 1) * kSendRecordStride);
   environment->send_records_ref = Napi::Persistent(send_records);
   environment->send_records = send_records.Data();
   Napi::Array addresses = Napi::Array::New(env, AddressCache::kSlots);

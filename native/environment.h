@@ -173,7 +173,8 @@ class Environment {
   // by a C string makes and internalizes the name on every call.
   enum MessageKey : uint32_t { kKeyData, kKeyAddress, kKeyPort, kKeyAncillary, kMessageKeys };
   Napi::Reference<Napi::Array> message_keys;
-  // kMaxBatch send records (SendRecordField), filled by the facade before each send call.
+  // kMaxBatch send records (SendRecordField), filled by the facade before each send call, and
+  // one more that it checks a batch's messages into (never read here).
   Napi::Reference<Napi::Int32Array> send_records_ref;
   int32_t* send_records = nullptr;
 

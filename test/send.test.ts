@@ -291,6 +291,27 @@ describe('sendBatch', () => {
     ]);
   });
 
+  test("a getter that starts a batch while a send is read cannot change the send's ancillary data", async () => {
+    const { socket } = client();
+    const other = listen(0, { ip: '127.0.0.3' });
+    // Every read of the piece starts a batch with ancillary data of its own; the read inside
+    // the native send checks that batch while the send's own record is still to be read.
+    const nested: Array<Promise<unknown>> = [];
+    const data: unknown[] = ['out', 'er'];
+    Object.defineProperty(data, 1, {
+      enumerable: true,
+      get: () => {
+        nested.push(UDP.sendBatch(other, [{ address: '127.0.0.1', port: receiver.port, data: 'nested', ancillary: { ttl: 99 } }]));
+        return 'er';
+      },
+    });
+    await UDP.send(socket, '127.0.0.1', receiver.port, { ttl: 10 }, data as string[]);
+    await Promise.all(nested);
+    const got = await receivedWithTtl(nested.length + 1);
+    expect(got.filter(([text]) => text === 'outer')).toEqual([['outer', 10]]);
+    expect(got.filter(([text]) => text === 'nested')).toEqual(nested.map(() => ['nested', 99]));
+  });
+
   test("a getter that closes the socket during its batch: 'closed', and nothing goes out through a descriptor that took its number", async () => {
     const { socket } = client();
     const tricky = readInsideNative(() => {
