@@ -74,18 +74,18 @@ function untilQuiet(idle, quiet) {
  */
 async function floorReceive(idle, pollMs, arrived, quiet) {
   const { UDP } = require(dist);
-  const { C, shared } = require(path.join(dist, 'binding'));
+  const { shared } = require(path.join(dist, 'binding'));
+  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE } = require(path.join(dist, 'protocol'));
   const socket = UDP.listen(0, { ip: LOOPBACK, recbuf: RCVBUF });
   say({ port: UDP.sockname(socket).port });
   const { native } = socket;
   const { meta } = shared;
-  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE } = C;
   let calls = 0;
   let timer;
   const drain = () => {
     let gathered = 0;
     for (;;) {
-      if (native.recv(BATCH) === undefined) return gathered;
+      if (typeof native.recv(BATCH) === 'number') return gathered;
       calls++;
       const count = meta[META_COUNT];
       let size = 0;
@@ -96,10 +96,10 @@ async function floorReceive(idle, pollMs, arrived, quiet) {
     }
   };
   const readLater = () => {
-    native.watch(0);
+    native.watch(0, true);
     timer = setTimeout(() => {
       if (drain() > 1) readLater();
-      else native.watch(READABLE);
+      else native.watch(READABLE, true);
     }, pollMs);
   };
   native.socket = {
@@ -107,10 +107,10 @@ async function floorReceive(idle, pollMs, arrived, quiet) {
       if (drain() > 1 && pollMs > 0) readLater();
     },
   };
-  native.watch(READABLE);
+  native.watch(READABLE, true);
   await untilQuiet(idle, quiet);
   clearTimeout(timer);
-  native.watch(0);
+  native.watch(0, false);
   const { kernel } = UDP.getstat(socket);
   UDP.close(socket);
   return { calls, drops: kernel.drops };

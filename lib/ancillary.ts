@@ -1,52 +1,80 @@
-import { C, shared } from './binding';
-import { badarg } from './errors';
-import { show } from './options';
+import { AF_INET, AF_INET6 } from './binding';
+import { badarg, show } from './errors';
+import { checkIp, isPlainObject } from './arguments';
+import {
+  RECORD_HOPLIMIT, RECORD_IFINDEX, RECORD_PRESENT, RECORD_SEGMENT_SIZE, RECORD_TCLASS, RECORD_TOS, RECORD_TTL,
+  SEND_HOPLIMIT, SEND_PKTINFO_ADDRESS, SEND_PKTINFO_IFINDEX, SEND_SEGMENT_SIZE, SEND_TCLASS, SEND_TOS, SEND_TTL,
+} from './protocol';
 
-const { sendRecords } = shared;
-// Read once: the constants object is large enough that V8 keeps it as a dictionary.
-const STRIDE = C.SEND_STRIDE;
-const PRESENT = C.SEND_PRESENT;
-const VALUES = C.SEND_VALUES;
-const PKTINFO = C.SEND_PKTINFO;
-const INT32_MIN = -(2 ** 31);
+/** A send's integer ancillary keys: the bit and record field each takes, its range and family. */
+const INTEGER_KEYS: Record<string, { bit: number; field: number; low: number; high: number; family?: number }> = {
+  tos: { bit: SEND_TOS, field: RECORD_TOS, low: 0, high: 255, family: AF_INET },
+  ttl: { bit: SEND_TTL, field: RECORD_TTL, low: 1, high: 255, family: AF_INET },
+  tclass: { bit: SEND_TCLASS, field: RECORD_TCLASS, low: -1, high: 255, family: AF_INET6 },
+  hoplimit: { bit: SEND_HOPLIMIT, field: RECORD_HOPLIMIT, low: -1, high: 255, family: AF_INET6 },
+  segmentSize: { bit: SEND_SEGMENT_SIZE, field: RECORD_SEGMENT_SIZE, low: 1, high: 65535 },
+};
 const INT32_MAX = 2 ** 31 - 1;
 
-/** Each key's number on the native side: its bit in the record, and where its value goes. */
-const SEND_KEYS = new Map<string, number>([
-  ['tos', C.SEND_TOS], ['ttl', C.SEND_TTL], ['tclass', C.SEND_TCLASS], ['hoplimit', C.SEND_HOPLIMIT],
-  ['segmentSize', C.SEND_SEGMENT_SIZE], ['pktinfo', PKTINFO],
-]);
-
-/** The record after the MAX_BATCH that sends read: scratch for checking. */
-const CHECK_RECORD = C.MAX_BATCH;
+const FAMILY_NAMES: Record<number, string> = { [AF_INET]: 'inet', [AF_INET6]: 'inet6' };
 
 /**
- * Checks a send's ancillary object and writes it into send record `index`, which the next
- * native send or sendBatch reads; pktinfo the native side reads from the object and checks.
- * A for-in walks an object literal's keys from V8's cache, where N-API would build an array.
+ * Checks a send's ancillary object for a socket of `family` and writes it into `records` at
+ * `base` (a send record, protocol.ts RECORD_*); returns pktinfo's address, which travels as a
+ * string. Each property is read once.
  */
-export function writeAncillary(ancillary: object, index: number, operation: string): void {
-  const base = index * STRIDE;
+export function encodeAncillary(ancillary: Record<string, unknown>, family: number, records: Int32Array, base: number,
+  operation: string): string | undefined {
   let present = 0;
-  for (const key in ancillary) {
-    const value = (ancillary as Record<string, unknown>)[key];
-    if (value === undefined || !Object.hasOwn(ancillary, key)) continue;
-    const which = SEND_KEYS.get(key);
-    if (which === undefined) throw badarg(operation, `unknown ancillary key '${key}'`);
-    present |= 1 << which;
-    if (which === PKTINFO) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-      throw badarg(operation, `ancillary '${key}' must be an integer, got ${show(value)}`);
+  let pktinfoAddress: string | undefined;
+  for (const key of Object.keys(ancillary)) {
+    const value = ancillary[key];
+    if (value === undefined) continue;
+    const integer = Object.hasOwn(INTEGER_KEYS, key) ? INTEGER_KEYS[key] : undefined;
+    if (integer) {
+      if (!Number.isInteger(value) || (value as number) < -INT32_MAX - 1 || (value as number) > INT32_MAX) {
+        throw badarg(operation, `ancillary '${key}' must be an integer, got ${show(value)}`);
+      }
+      if (integer.family !== undefined && integer.family !== family) {
+        throw badarg(operation, `ancillary '${key}' does not fit a ${FAMILY_NAMES[family] ?? 'local'} socket ` +
+          '(tos/ttl are IPv4, tclass/hoplimit IPv6)');
+      }
+      if ((value as number) < integer.low || (value as number) > integer.high) {
+        throw badarg(operation, `ancillary '${key}' must be from ${integer.low} to ${integer.high}, got ${value}`);
+      }
+      present |= integer.bit;
+      records[base + integer.field] = value as number;
+    } else if (key === 'pktinfo') {
+      pktinfoAddress = encodePktinfo(value, family, records, base, operation);
+      present |= (pktinfoAddress !== undefined ? SEND_PKTINFO_ADDRESS : 0) | SEND_PKTINFO_IFINDEX;
+    } else {
+      throw badarg(operation, `unknown ancillary key '${key}'`);
     }
-    sendRecords[base + VALUES + which] = value;
   }
-  sendRecords[base + PRESENT] = present;
+  if (present !== 0 && family !== AF_INET && family !== AF_INET6) {
+    throw badarg(operation, 'ancillary data does not fit a local socket');
+  }
+  records[base + RECORD_PRESENT] = present;
+  return pktinfoAddress;
 }
 
-/**
- * Checks a send's ancillary object without touching the records a send reads: a getter may
- * start a batch while another send is between writing its records and reading them.
- */
-export function checkAncillary(ancillary: object, operation: string): void {
-  writeAncillary(ancillary, CHECK_RECORD, operation);
+/** pktinfo `{ address?, ifindex? }`: the source address and interface of a send. */
+function encodePktinfo(value: unknown, family: number, records: Int32Array, base: number, operation: string): string | undefined {
+  if (!isPlainObject(value)) throw badarg(operation, `ancillary 'pktinfo' must be { address?, ifindex? }, got ${show(value)}`);
+  let address: unknown;
+  let ifindex: unknown;
+  for (const key of Object.keys(value)) {
+    if (key === 'address') address = value[key];
+    else if (key === 'ifindex') ifindex = value[key];
+    else throw badarg(operation, `unknown pktinfo key '${key}'`);
+  }
+  if (ifindex !== undefined && (!Number.isInteger(ifindex) || (ifindex as number) < 0 || (ifindex as number) > INT32_MAX)) {
+    throw badarg(operation, `ancillary pktinfo.ifindex must be an interface index, got ${show(ifindex)}`);
+  }
+  records[base + RECORD_IFINDEX] = (ifindex as number | undefined) ?? 0;
+  if (address === undefined) return undefined;
+  if (typeof address !== 'string' || (family !== AF_INET && family !== AF_INET6) || !checkIp(address, family)) {
+    throw badarg(operation, `ancillary pktinfo.address is not an address of this socket's family: ${show(address)}`);
+  }
+  return address;
 }

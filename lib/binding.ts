@@ -1,40 +1,81 @@
+/**
+ * The addon, and the memory it shares with this thread (native/protocol.h).
+ * @internal
+ * @packageDocumentation
+ */
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { TransportError } from './errors';
+import * as protocol from './protocol';
 
-/** The native socket: one per kernel socket per thread (see native/socket.h). */
+/**
+ * A kernel socket's handle in this thread (native/socket.h). Every method takes plain values
+ * the facade has checked; a failure comes back as -errno (the system call in `status`).
+ */
 export interface NativeSocket {
   readonly id: number;
   readonly fd: number;
-  readonly family: 'inet' | 'inet6' | 'local';
+  /** AF_INET, AF_INET6 or AF_UNIX. */
+  readonly family: number;
   readonly closed: boolean;
-  /** inet's counters, shared with every thread's handle (see native/socket.h). */
+  /** inet's counters, shared with every thread's handle (protocol.ts RECV_OCT…). */
   readonly counters: Float64Array;
-  /** The facade socket that readiness events are dispatched to. */
-  socket?: { onReady(events: number, status: number): void };
-  bind(address: string | { local: string }, port: number, operation: string): void;
-  connect(address: string | { local: string }, port: number): void;
-  sockname(): unknown;
-  peername(): unknown;
-  setopts(names: string[], values: unknown[], operation: string): void;
-  getopt(name: string, level?: number, option?: number, length?: number): unknown;
-  recv(max: number): Buffer | undefined;
-  recvError(): unknown;
-  send(data: unknown, address?: unknown, port?: number, ancillary?: object): number;
-  sendBatch(messages: readonly object[], start: number): number;
-  watch(events: number): void;
-  close(): void;
-  stats(): Record<string, unknown>;
-  handOver(threadId: number, mayBeLoading: boolean): void;
+  /** Where readiness goes (the facade socket); set by the facade. */
+  socket?: { onReady(events: number, errno: number): void };
+  open(domain: number, netns: string | undefined): number;
+  openDescriptor(fd: number): number;
+  adopt(id: number): number;
+  handOver(threadId: number, mayBeLoading: boolean): number;
   reap(threadId: number): void;
+  close(): void;
+  watch(events: number, busy: boolean): number;
+  keepAlive(alive: boolean): void;
+  bind(address: string, port: number): number;
+  connect(address: string, port: number): number;
+  /** [address, port] (port -1 for a unix socket), or -errno. */
+  name(peer: boolean): [string, number] | number;
+  setopts(entries: unknown[], count: number): number;
+  getopt(row: number): number | string | undefined;
+  getoptRaw(level: number, option: number, length: number): Buffer | number;
+  stats(): number;
+  /** The datagrams read, described by `meta`; 0: none waiting; -errno. */
+  recv(max: number): Buffer | number;
+  recvError(): Buffer | number;
+  send(data: Piece | Piece[], destination: string | undefined, port: number, pktinfoAddress: string | undefined): number;
+  sendBatch(pieces: Piece[], firstPiece: number, texts: (string | undefined)[], firstMessage: number, count: number): number;
 }
 
-export interface Binding {
-  NativeSocket: new (family: string, fd: number | undefined, netns: string | undefined, adopt: number | undefined,
-    errorClass: typeof TransportError) => NativeSocket;
-  init(errorClass: typeof TransportError, dispatch: (this: NativeSocket, events: number, status: number) => void,
-    threadId: number): { meta: Int32Array; addresses: string[]; sendRecords: Int32Array };
-  constants: Record<string, number>;
+/** A piece of a datagram, as the facade flattens iodata. */
+export type Piece = Uint8Array | string;
+
+/** One row of the addon's option table (native/options.h). */
+export interface OptionRow {
+  name: string;
+  kind: number;
+  /** [level, option] per family; level -1 where the option does not apply. */
+  inet: [number, number];
+  inet6: [number, number];
+  local: [number, number];
+  min: number;
+  max: number;
+  readable: boolean;
+  ancillary: boolean;
+  inverse: string | null;
+}
+
+interface Binding {
+  NativeSocket: new () => NativeSocket;
+  init(dispatch: (this: NativeSocket, events: number, errno: number) => void, threadId: number): Shared;
+  ownsDescriptor(fd: number): boolean;
+  interfaceIndex(name: string): number;
+  constants: Record<string, number> & { SYSCALLS: string[]; OPTIONS: OptionRow[] };
+}
+
+interface Shared {
+  meta: Int32Array;
+  addresses: string[];
+  sendRecords: Int32Array;
+  status: Int32Array;
+  kernelStats: Float64Array;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,10 +83,20 @@ const load: (dir: string) => Binding = require('node-gyp-build');
 
 export const binding: Binding = load(path.join(__dirname, '..'));
 
-function dispatch(this: NativeSocket, events: number, status: number): void {
-  this.socket?.onReady(events, status);
+// This facade and the addon must agree on every constant of the boundary.
+for (const [name, value] of Object.entries(protocol)) {
+  if (typeof value === 'number' && binding.constants[name] !== value) {
+    throw new Error(`abyss-transport: the addon was built for another version of the facade (${name} is ` +
+      `${binding.constants[name]} there, ${value} here); rebuild it`);
+  }
 }
 
-/** The metadata records, the sender address cache and the send records shared with the native side. */
-export const shared = binding.init(TransportError, dispatch, threadId);
-export const C = binding.constants;
+function dispatch(this: NativeSocket, events: number, errno: number): void {
+  this.socket?.onReady(events, errno);
+}
+
+/** The memory shared with the addon in this thread (native/protocol.h). */
+export const shared = binding.init(dispatch, threadId);
+export const SYSCALLS = binding.constants.SYSCALLS;
+export const OPTION_ROWS = binding.constants.OPTIONS;
+export const { AF_INET, AF_INET6, AF_UNIX } = binding.constants;

@@ -1,3 +1,6 @@
+import os from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+
 /** Every failure of this package: `reason` is the contract's lowercase atom. */
 export class TransportError extends Error {
   readonly reason: string;
@@ -6,8 +9,7 @@ export class TransportError extends Error {
   declare readonly errno?: number;
 
   /**
-   * Two copies of the package in one process share the native side, and with it the
-   * class their errors are made from: recognise each other's errors.
+   * Two copies of the package in one process make two classes: recognise each other's errors.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Error).name === 'TransportError' &&
@@ -30,4 +32,51 @@ export function badarg(operation: string, what: string): TransportError {
 
 export function closedError(operation: string): TransportError {
   return new TransportError('closed', `${operation}: socket is closed`);
+}
+
+export function notOwnerError(operation: string): TransportError {
+  return new TransportError('not_owner', `${operation}: this thread does not own the socket`);
+}
+
+export function enotsup(operation: string, what: string): TransportError {
+  return new TransportError('enotsup', `${operation}: ${what} is not supported`);
+}
+
+/** A value as an error message shows it: short, never throwing, whatever the value is. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return value.length > 80 ? `'${value.slice(0, 77)}...' (${value.length} chars)` : `'${value}'`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol' || typeof value === 'function') return `[${typeof value}]`;
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return Array.isArray(value) ? '[array]' : '[object]';
+  }
+}
+
+/**
+ * errno → inet:posix()'s name. Node knows most names; where two share a number, inet's
+ * spelling wins (EOPNOTSUPP over ENOTSUP).
+ */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, number] of Object.entries(os.constants.errno)) {
+  if (!ERRNO_NAMES.has(number) || name === 'EOPNOTSUPP') ERRNO_NAMES.set(number, name.toLowerCase());
+}
+const DESCRIPTIONS = getSystemErrorMap();
+for (const [negative, [name]] of DESCRIPTIONS) {
+  // libuv's own codes (EOF, EAI_*) are far above any errno.
+  if (-negative < 1000 && !ERRNO_NAMES.has(-negative)) ERRNO_NAMES.set(-negative, name.toLowerCase());
+}
+
+/** inet:posix()'s name of an errno, `'unknown'` when it has none. */
+export function errnoReason(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? 'unknown';
+}
+
+/** A failed system call: the reason is the errno's name. */
+export function systemError(operation: string, syscall: string, errno: number, detail = ''): TransportError {
+  const reason = errnoReason(errno);
+  const description = DESCRIPTIONS.get(-errno)?.[1];
+  return new TransportError(reason, `${operation}: ${syscall}${detail} failed: ${reason}${description ? ` (${description})` : ''}`, syscall, errno);
 }

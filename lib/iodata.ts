@@ -1,39 +1,58 @@
-import type { IOData } from './types';
+import { types } from 'node:util';
+import type { Piece } from './binding';
 
-const DONE = Symbol('done');
+/** The most pieces one sendmsg gathers (IOV_MAX): a datagram of more is joined first. */
+export const MAX_PIECES = 1024;
 
 /**
- * Visits the leaves of iodata depth first, without recursion: it may nest arbitrarily deep.
- * An array may appear twice (['ab'] reused), but not inside itself: that has no end.
+ * iodata as the pieces the kernel gathers into one datagram, or undefined when it is not
+ * iodata. A lone Uint8Array or string is its own piece. Every array element is read once,
+ * depth first and without recursion (iodata may nest arbitrarily deep); an array may appear
+ * twice (['ab'] reused) but not inside itself, which has no end. More than MAX_PIECES pieces
+ * are joined into one, so that a send never asks the kernel for more than it gathers.
  */
-function everyLeaf(data: unknown, visit: (leaf: unknown) => boolean): boolean {
-  const stack: unknown[] = [data];
-  const open = new Set<unknown[]>();
-  while (stack.length > 0) {
-    const piece = stack.pop();
-    if (piece === DONE) {
-      open.delete(stack.pop() as unknown[]);
+export function flatten(data: unknown): Piece | Piece[] | undefined {
+  if (typeof data === 'string' || types.isUint8Array(data)) return data as Piece;
+  if (!Array.isArray(data)) return undefined;
+  const pieces: Piece[] = [];
+  // Each frame: an array and the index of its next element.
+  const arrays: unknown[][] = [data];
+  const next: number[] = [0];
+  const open = new Set<unknown[]>([data]);
+  const lengths: number[] = [data.length];
+  while (arrays.length > 0) {
+    const top = arrays.length - 1;
+    if (next[top] >= lengths[top]) {
+      open.delete(arrays.pop()!);
+      next.pop();
+      lengths.pop();
+      continue;
+    }
+    const piece: unknown = arrays[top][next[top]++];
+    if (typeof piece === 'string' || types.isUint8Array(piece)) {
+      pieces.push(piece as Piece);
     } else if (Array.isArray(piece)) {
-      if (open.has(piece)) return false;
+      if (open.has(piece)) return undefined;
       open.add(piece);
-      stack.push(piece, DONE);
-      for (let i = piece.length - 1; i >= 0; i--) stack.push(piece[i]);
-    } else if (!visit(piece)) {
-      return false;
+      arrays.push(piece);
+      next.push(0);
+      lengths.push(piece.length);
+    } else {
+      return undefined;
     }
   }
-  return true;
+  return pieces.length > MAX_PIECES ? join(pieces) : pieces;
 }
 
-export function isIOData(data: unknown): data is IOData {
-  return everyLeaf(data, (leaf) => typeof leaf === 'string' || leaf instanceof Uint8Array);
+function join(pieces: Piece[]): Buffer {
+  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
 }
 
-export function ioLength(data: unknown): number {
+/** The bytes of a flattened datagram. */
+export function byteLength(pieces: Piece | Piece[]): number {
+  if (typeof pieces === 'string') return Buffer.byteLength(pieces);
+  if (!Array.isArray(pieces)) return pieces.length;
   let length = 0;
-  everyLeaf(data, (leaf) => {
-    length += typeof leaf === 'string' ? Buffer.byteLength(leaf) : leaf instanceof Uint8Array ? leaf.length : 0;
-    return true;
-  });
+  for (const piece of pieces) length += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
   return length;
 }

@@ -1,7 +1,35 @@
-import { C } from './binding';
-import { badarg } from './errors';
+/**
+ * Socket options: the addon's table (native/options.cc, one row per kernel option) and the
+ * options the facade keeps itself, checked here and encoded as the plain entries the
+ * native setopts applies.
+ * @internal
+ * @packageDocumentation
+ */
+import { types } from 'node:util';
+import { AF_INET, AF_INET6, AF_UNIX, OPTION_ROWS, type OptionRow } from './binding';
+import { checkIp, isPlainObject } from './arguments';
+import { TransportError, badarg, show } from './errors';
+import {
+  KIND_BOOL, KIND_INT, KIND_INTERFACE_NAME, KIND_MEMBERSHIP, KIND_MTU_DISCOVER, KIND_MULTICAST_IF, KIND_SOURCE_MEMBERSHIP,
+  MAX_BATCH,
+} from './protocol';
 import type { Socket } from './socket';
 import type { Active } from './types';
+
+export { OPTION_ROWS };
+
+/** Row index by name. */
+export const ROWS = new Map<string, number>(OPTION_ROWS.map((row, index) => [row.name, index]));
+
+/** Options that make the kernel attach control messages to received datagrams. */
+export const RECEIVE_ANCILLARY_OPTIONS: ReadonlySet<string> = new Set(OPTION_ROWS.filter((row) => row.ancillary).map((row) => row.name));
+
+/** inet's mtu_discover names, by the kernel's number (IP_PMTUDISC_DONT = 0 …). */
+const MTU_MODES = ['dont', 'want', 'do', 'probe', 'interface', 'omit'];
+
+const INT_MAX = 2 ** 31 - 1;
+const isInt = (value: unknown, low: number, high: number): value is number =>
+  Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
 
 /** Options the facade keeps itself (inet's "local options"); the rest live in the kernel. */
 interface FacadeOption {
@@ -11,9 +39,6 @@ interface FacadeOption {
   set(socket: Socket, value: unknown): void;
 }
 
-const isInt = (value: unknown, low: number, high: number): boolean =>
-  Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
-
 export const FACADE_OPTIONS: Record<string, FacadeOption> = {
   active: {
     valid: (v) => typeof v === 'boolean' || v === 'once' || isInt(v, -32768, 32767),
@@ -22,14 +47,14 @@ export const FACADE_OPTIONS: Record<string, FacadeOption> = {
     set: (s, v) => s.setActive(v as Active),
   },
   buffer: {
-    valid: (v) => isInt(v, 1, 2 ** 31 - 1),
+    valid: (v) => isInt(v, 1, INT_MAX),
     expected: 'a positive integer',
     get: (s) => s.buffer,
     set: (s, v) => { s.buffer = v as number; },
   },
   read_packets: {
-    valid: (v) => isInt(v, 1, C.MAX_BATCH),
-    expected: `an integer from 1 to ${C.MAX_BATCH}`,
+    valid: (v) => isInt(v, 1, MAX_BATCH),
+    expected: `an integer from 1 to ${MAX_BATCH}`,
     get: (s) => s.readPackets,
     set: (s, v) => { s.readPackets = v as number; },
   },
@@ -41,28 +66,182 @@ export const FACADE_OPTIONS: Record<string, FacadeOption> = {
   },
 };
 
-/** inet options that would break the contract's shapes. */
-export const REFUSED_OPTIONS = new Set(['header', 'packet', 'deliver', 'packet_size', 'line_delimiter']);
+export function facadeOption(name: string): FacadeOption | undefined {
+  return Object.hasOwn(FACADE_OPTIONS, name) ? FACADE_OPTIONS[name] : undefined;
+}
 
-/** Options that make the kernel attach control messages to received datagrams. */
-export const RECEIVE_ANCILLARY_OPTIONS = new Set([
-  'pktinfo', 'recvtos', 'recvttl', 'recvtclass', 'recvhoplimit', 'recvorigdstaddr', 'timestamp', 'rxq_ovfl', 'gro',
-]);
+/** inet options that would break the contract's shapes. */
+export const REFUSED_OPTIONS: ReadonlySet<string> = new Set(['header', 'packet', 'deliver', 'packet_size', 'line_delimiter']);
 
 /** Listen options that are not socket options. */
-export const LISTEN_ONLY_OPTIONS = new Set(['ip', 'family', 'fd', 'netns', 'inet_backend']);
-
-export function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'bigint') return `${value}n`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+export const LISTEN_ONLY_OPTIONS: ReadonlySet<string> = new Set(['ip', 'family', 'fd', 'netns', 'inet_backend']);
 
 export function refuse(operation: string, name: string, value: unknown): never {
   if (name === 'mode') throw badarg(operation, `option 'mode' ${show(value)} is refused: only 'binary' is supported`);
   throw badarg(operation, `option '${name}' is refused: it would break the contract's datagram shape`);
+}
+
+const FAMILY_NAMES: Record<number, string> = { [AF_INET]: 'inet', [AF_INET6]: 'inet6', [AF_UNIX]: 'local' };
+
+/** Where `row` lives on a socket of `family`; level -1 where it does not apply. */
+export function siteOf(row: OptionRow, family: number): [number, number] {
+  return family === AF_INET ? row.inet : family === AF_INET6 ? row.inet6 : row.local;
+}
+
+function notForFamily(operation: string, name: string, family: number): TransportError {
+  return new TransportError('einval', `${operation}: option '${name}' does not apply to ${FAMILY_NAMES[family]} sockets`);
+}
+
+/** What a row's value must be, for the message that refuses another. */
+function expectation(row: OptionRow, family: number): string {
+  switch (row.kind) {
+    case KIND_BOOL: return 'a boolean';
+    case KIND_INT: return `an integer from ${row.min} to ${row.max}`;
+    case KIND_INTERFACE_NAME: return 'an interface name of at most 15 bytes';
+    case KIND_MTU_DISCOVER: return MTU_MODES.map((mode) => `'${mode}'`).join(', ');
+    case KIND_MULTICAST_IF: return family === AF_INET6 ? 'an interface index' : 'an IPv4 interface address';
+    case KIND_MEMBERSHIP: return family === AF_INET6 ? '[group, interface index]' : '[group, interface address]';
+    default: return family === AF_INET6 ? '[group, interface index, source]' : '[group, interface address, source]';
+  }
+}
+
+/** An interface of a membership or multicast_if: an address on IPv4, an index on IPv6. */
+function interfaceValue(value: unknown, family: number): string | number | undefined {
+  if (family === AF_INET6) return isInt(value, 0, INT_MAX) ? value : undefined;
+  return typeof value === 'string' && checkIp(value, AF_INET) ? value : undefined;
+}
+
+/** A membership tuple's plain values, read once each; undefined when it is not one. */
+function membershipValues(value: unknown, size: 2 | 3, family: number): [string, string | number, string | undefined] | undefined {
+  if (!Array.isArray(value) || value.length !== size) return undefined;
+  const [group, iface, source] = [value[0], value[1], size === 3 ? value[2] : undefined];
+  const interfaceText = interfaceValue(iface, family);
+  if (typeof group !== 'string' || !checkIp(group, family) || interfaceText === undefined) return undefined;
+  if (size === 3 && (typeof source !== 'string' || !checkIp(source, family))) return undefined;
+  return [group, interfaceText, source as string | undefined];
+}
+
+/**
+ * Checks `value` for option `name` on a socket of `family` and appends its entry (four plain
+ * values: row, a, b, c) to `entries`.
+ */
+function encodeOption(name: string, value: unknown, family: number, operation: string, entries: unknown[]): void {
+  const index = ROWS.get(name);
+  if (index === undefined) throw badarg(operation, `unknown option '${name}'`);
+  const row = OPTION_ROWS[index];
+  const bad = () => badarg(operation, `bad value for option '${name}': ${show(value)}, expected ${expectation(row, family)}`);
+  switch (row.kind) {
+    case KIND_BOOL:
+      if (typeof value !== 'boolean') throw bad();
+      break;
+    case KIND_INT:
+    case KIND_MULTICAST_IF:
+      if (typeof value !== (row.kind === KIND_INT || family === AF_INET6 ? 'number' : 'string')) throw bad();
+      break;
+    case KIND_INTERFACE_NAME:
+    case KIND_MTU_DISCOVER:
+      if (typeof value !== 'string') throw bad();
+      break;
+    default:
+      if (!Array.isArray(value)) throw bad();
+  }
+  if (siteOf(row, family)[0] < 0) throw notForFamily(operation, name, family);
+  switch (row.kind) {
+    case KIND_BOOL:
+      entries.push(index, value ? 1 : 0, undefined, undefined);
+      return;
+    case KIND_INT:
+      if (!isInt(value, row.min, row.max)) throw bad();
+      entries.push(index, value, undefined, undefined);
+      return;
+    case KIND_INTERFACE_NAME:
+      if (Buffer.byteLength(value as string) > 15 || (value as string).includes('\0')) throw bad();
+      entries.push(index, value, undefined, undefined);
+      return;
+    case KIND_MTU_DISCOVER: {
+      const mode = MTU_MODES.indexOf(value as string);
+      if (mode < 0) throw bad();
+      entries.push(index, mode, undefined, undefined);
+      return;
+    }
+    case KIND_MULTICAST_IF: {
+      const iface = interfaceValue(value, family);
+      if (iface === undefined) throw bad();
+      entries.push(index, iface, undefined, undefined);
+      return;
+    }
+    default: {
+      const tuple = membershipValues(value, row.kind === KIND_MEMBERSHIP ? 2 : 3, family);
+      if (tuple === undefined) throw bad();
+      entries.push(index, ...tuple);
+    }
+  }
+}
+
+/** The most bytes a raw option value may have. */
+export const MAX_RAW_LENGTH = 4096;
+
+/** A raw option `{ level, option, value: Uint8Array }`, each read once, as an entry. */
+function encodeRaw(raw: unknown, operation: string, entries: unknown[]): void {
+  const fields = isPlainObject(raw) ? [raw.level, raw.option, raw.value] : [];
+  const [level, option, value] = fields;
+  if (!isInt(level, 0, INT_MAX) || !isInt(option, 0, INT_MAX) || !types.isUint8Array(value)) {
+    throw badarg(operation, `option 'raw' takes { level, option, value: Uint8Array }, got ${show(raw)}`);
+  }
+  if (value.byteLength > MAX_RAW_LENGTH) throw badarg(operation, `option 'raw' value longer than ${MAX_RAW_LENGTH} bytes`);
+  // A copy: the kernel reads bytes no one else holds.
+  entries.push(-1, level, option, Uint8Array.prototype.slice.call(value));
+}
+
+/** setopts' (or listen's) options, checked and split: kernel entries for the addon, and the facade's own. */
+export interface PlannedOptions {
+  entries: unknown[];
+  /** Each entry's name and value, for messages and the receive-ancillary bookkeeping. */
+  applied: [string, unknown][];
+  facade: [string, unknown][];
+}
+
+/** Checks every option before any is applied, reading each value once. */
+export function planOptions(options: Record<string, unknown>, family: number, operation: string): PlannedOptions {
+  const planned: PlannedOptions = { entries: [], applied: [], facade: [] };
+  for (const name of Object.keys(options)) {
+    const value = options[name];
+    if (REFUSED_OPTIONS.has(name) || (name === 'mode' && value !== 'binary')) refuse(operation, name, value);
+    const local = facadeOption(name);
+    if (local) {
+      if (!local.valid(value)) throw badarg(operation, `bad value for option '${name}': ${show(value)}, expected ${local.expected}`);
+      planned.facade.push([name, value]);
+    } else if (LISTEN_ONLY_OPTIONS.has(name)) {
+      throw badarg(operation, `'${name}' is a listen option, not a socket option`);
+    } else if (name === 'raw') {
+      const raws: unknown[] = [];
+      if (Array.isArray(value)) for (let i = 0, length = value.length; i < length; i++) raws.push(value[i]);
+      else raws.push(value);
+      for (const raw of raws) {
+        encodeRaw(raw, operation, planned.entries);
+        planned.applied.push(['raw', raw]);
+      }
+    } else {
+      encodeOption(name, value, family, operation, planned.entries);
+      planned.applied.push([name, value]);
+    }
+  }
+  return planned;
+}
+
+/** getopts' value of `row` from what the addon read. */
+export function decodeOption(row: OptionRow, value: number | string): unknown {
+  if (row.kind === KIND_BOOL) return value !== 0;
+  if (row.kind === KIND_MTU_DISCOVER) return MTU_MODES[value as number];
+  return value;
+}
+
+/** The row to read option `name` from, or the reason it cannot be read on `family`. */
+export function readableRow(name: string, family: number, operation: string): number {
+  const index = ROWS.get(name);
+  if (index === undefined) throw badarg(operation, `unknown option '${name}'`);
+  const row = OPTION_ROWS[index];
+  if (!row.readable) throw new TransportError('einval', `${operation}: option '${name}' can only be set`);
+  if (siteOf(row, family)[0] < 0) throw notForFamily(operation, name, family);
+  return index;
 }

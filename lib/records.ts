@@ -1,50 +1,59 @@
-import { C, shared } from './binding';
-import type { AncillaryData, RecvData } from './types';
+/**
+ * What the addon read, as the contract's shapes: receive records → RecvData, the error-queue
+ * record → ErrorQueueEntry (native/protocol.h), and inet's receive counters.
+ * @internal
+ * @packageDocumentation
+ */
+import { shared } from './binding';
+import { errnoReason } from './errors';
+import {
+  ERROR_ADDRESS, ERROR_CODE, ERROR_ERRNO, ERROR_FLAGS, ERROR_INFO, ERROR_OFFENDER, ERROR_OFFENDER_PORT, ERROR_ORIGIN,
+  ERROR_PORT, ERROR_PRESENT, ERROR_TYPE, FLAG_CTRUNCATED, FLAG_LOCAL, FLAG_TRUNCATED, FLAG_UNNAMED, HAS_DROPPED,
+  HAS_HOPLIMIT, HAS_ORIG_DST, HAS_PKTINFO, HAS_SEGMENT_SIZE, HAS_TCLASS, HAS_TIMESTAMP, HAS_TOS, HAS_TTL, META_ADDRESS,
+  META_COUNT, META_DROPPED, META_FLAGS, META_HOPLIMIT, META_LENGTH, META_OFFSET, META_ORIG_DST, META_ORIG_DST_PORT,
+  META_PKT_ADDRESS, META_PKT_IFINDEX, META_PKT_SPEC_DST, META_PORT, META_PRESENT, META_SEGMENT_SIZE, META_STRIDE,
+  META_TCLASS, META_TIME_NSEC, META_TIME_SEC_HIGH, META_TIME_SEC_LOW, META_TOS, META_TTL, RECV_AVG, RECV_CNT,
+  RECV_DVI, RECV_MAX, RECV_OCT,
+} from './protocol';
+import type { Address, AncillaryData, ErrorQueueEntry, ExtendedError, RecvData } from './types';
 
 const { meta, addresses } = shared;
-// Read once: the constants object is large enough that V8 keeps it as a dictionary.
-const STRIDE = C.META_STRIDE;
-const COUNT = C.META_COUNT;
-const OFFSET = C.META_OFFSET;
-const LENGTH = C.META_LENGTH;
-const FLAGS = C.META_FLAGS;
-const PORT = C.META_PORT;
-const ADDRESS = C.META_ADDRESS;
-const PRESENT = C.META_PRESENT;
-const FLAG_LOCAL = C.FLAG_LOCAL;
-const FLAG_TRUNCATED = C.FLAG_TRUNCATED;
-const FLAG_CTRUNCATED = C.FLAG_CTRUNCATED;
 const NS_PER_SECOND = 1_000_000_000n;
 
 function addressAt(slot: number): string {
   return slot >= 0 ? addresses[slot] : '';
 }
 
+function senderOf(flags: number, slot: number): Address {
+  if (flags & FLAG_UNNAMED) return 'unspec';
+  return flags & FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot];
+}
+
 function ancillaryAt(base: number, flags: number): AncillaryData {
-  const present = meta[base + C.META_PRESENT];
+  const present = meta[base + META_PRESENT];
   const ancillary: AncillaryData = {};
-  if (present & C.HAS_TOS) ancillary.tos = meta[base + C.META_TOS];
-  if (present & C.HAS_TTL) ancillary.ttl = meta[base + C.META_TTL];
-  if (present & C.HAS_TCLASS) ancillary.tclass = meta[base + C.META_TCLASS];
-  if (present & C.HAS_HOPLIMIT) ancillary.hoplimit = meta[base + C.META_HOPLIMIT];
-  if (present & C.HAS_PKTINFO) {
-    const specDst = meta[base + C.META_PKT_SPEC_DST];
+  if (present & HAS_TOS) ancillary.tos = meta[base + META_TOS];
+  if (present & HAS_TTL) ancillary.ttl = meta[base + META_TTL];
+  if (present & HAS_TCLASS) ancillary.tclass = meta[base + META_TCLASS];
+  if (present & HAS_HOPLIMIT) ancillary.hoplimit = meta[base + META_HOPLIMIT];
+  if (present & HAS_PKTINFO) {
+    const specDst = meta[base + META_PKT_SPEC_DST];
     ancillary.pktinfo = {
-      address: addressAt(meta[base + C.META_PKT_ADDRESS]),
+      address: addressAt(meta[base + META_PKT_ADDRESS]),
       ...(specDst >= 0 ? { specDst: addressAt(specDst) } : {}),
-      ifindex: meta[base + C.META_PKT_IFINDEX],
+      ifindex: meta[base + META_PKT_IFINDEX],
     };
   }
-  if (present & C.HAS_ORIG_DST) {
-    ancillary.origdstaddr = { address: addressAt(meta[base + C.META_ORIG_DST]), port: meta[base + C.META_ORIG_DST_PORT] };
+  if (present & HAS_ORIG_DST) {
+    ancillary.origdstaddr = { address: addressAt(meta[base + META_ORIG_DST]), port: meta[base + META_ORIG_DST_PORT] };
   }
-  if (present & C.HAS_TIMESTAMP) {
-    const seconds = (BigInt(meta[base + C.META_TIME_SEC_HIGH] >>> 0) << 32n) | BigInt(meta[base + C.META_TIME_SEC_LOW] >>> 0);
-    ancillary.timestamp = seconds * NS_PER_SECOND + BigInt(meta[base + C.META_TIME_NSEC]);
+  if (present & HAS_TIMESTAMP) {
+    const seconds = (BigInt(meta[base + META_TIME_SEC_HIGH] >>> 0) << 32n) | BigInt(meta[base + META_TIME_SEC_LOW] >>> 0);
+    ancillary.timestamp = seconds * NS_PER_SECOND + BigInt(meta[base + META_TIME_NSEC]);
   }
-  if (present & C.HAS_DROPPED) ancillary.dropped = meta[base + C.META_DROPPED] >>> 0;
-  if (present & C.HAS_SEGMENT_SIZE) ancillary.segmentSize = meta[base + C.META_SEGMENT_SIZE];
-  if (flags & C.FLAG_CTRUNCATED) ancillary.ctruncated = true;
+  if (present & HAS_DROPPED) ancillary.dropped = meta[base + META_DROPPED] >>> 0;
+  if (present & HAS_SEGMENT_SIZE) ancillary.segmentSize = meta[base + META_SEGMENT_SIZE];
+  if (flags & FLAG_CTRUNCATED) ancillary.ctruncated = true;
   return ancillary;
 }
 
@@ -53,28 +62,51 @@ function ancillaryAt(base: number, flags: number): AncillaryData {
  * `withAncillary`: a receive-side option is on, so every datagram carries `ancillary`.
  */
 export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData[]): void {
-  const count = meta[COUNT];
+  const count = meta[META_COUNT];
   for (let i = 0; i < count; i++) {
-    const base = i * STRIDE;
-    const offset = meta[base + OFFSET];
-    const flags = meta[base + FLAGS];
-    const slot = meta[base + ADDRESS];
+    const base = i * META_STRIDE;
+    const offset = meta[base + META_OFFSET];
+    const flags = meta[base + META_FLAGS];
     const record: RecvData = {
-      address: flags & FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot],
-      port: meta[base + PORT],
-      data: bytes.subarray(offset, offset + meta[base + LENGTH]),
+      address: senderOf(flags, meta[base + META_ADDRESS]),
+      port: meta[base + META_PORT],
+      data: bytes.subarray(offset, offset + meta[base + META_LENGTH]),
     };
-    if (withAncillary || meta[base + PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags);
+    if (withAncillary || meta[base + META_PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags);
     if (flags & FLAG_TRUNCATED) record.truncated = true;
     out.push(record);
   }
 }
 
-const RECV_OCT = C.RECV_OCT;
-const RECV_CNT = C.RECV_CNT;
-const RECV_MAX = C.RECV_MAX;
-const RECV_AVG = C.RECV_AVG;
-const RECV_DVI = C.RECV_DVI;
+/** SO_EE_ORIGIN_* names. */
+const ORIGINS = ['none', 'local', 'icmp', 'icmp6', 'txstatus', 'zerocopy', 'txtime'];
+
+/** The error-queue entry the last native recvError wrote, with the bytes it returned. */
+export function readErrorEntry(bytes: Buffer): ErrorQueueEntry {
+  const flags = meta[ERROR_FLAGS];
+  const slot = meta[ERROR_ADDRESS];
+  const entry = {
+    address: flags & FLAG_LOCAL ? { local: addressAt(slot) } : slot >= 0 ? addresses[slot] : 'unspec',
+    port: meta[ERROR_PORT],
+    data: bytes,
+  } as ErrorQueueEntry;
+  if (meta[ERROR_PRESENT]) {
+    const errno = meta[ERROR_ERRNO];
+    const error: ExtendedError = {
+      origin: ORIGINS[meta[ERROR_ORIGIN]] ?? 'unknown',
+      reason: errnoReason(errno),
+      errno,
+      type: meta[ERROR_TYPE],
+      code: meta[ERROR_CODE],
+      info: meta[ERROR_INFO] >>> 0,
+    };
+    const offender = meta[ERROR_OFFENDER];
+    if (offender >= 0) error.offender = { address: addresses[offender], port: meta[ERROR_OFFENDER_PORT] };
+    entry.ancillary = { error };
+  }
+  if (flags & FLAG_TRUNCATED) entry.truncated = true;
+  return entry;
+}
 
 /** Counts a datagram recv hands out, as inet_drv does: running mean and mean deviation. */
 export function countReceived(counters: Float64Array, length: number): void {

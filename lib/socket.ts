@@ -1,23 +1,49 @@
 import { EventEmitter } from 'node:events';
-import { writeAncillary } from './ancillary';
-import { C, type NativeSocket } from './binding';
-import { TransportError, closedError } from './errors';
-import { ioLength } from './iodata';
+import os from 'node:os';
+import { AF_UNIX, SYSCALLS, shared, type NativeSocket, type Piece } from './binding';
+import { TransportError, closedError, notOwnerError, systemError } from './errors';
+import { byteLength } from './iodata';
 import { countReceived, cut, readRecords } from './records';
-import type { Active, Address, BatchMessage, RecvData, SendAncillary, SocketRef } from './types';
+import {
+  MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN, WRITABLE,
+} from './protocol';
+import type { Active, RecvData, SocketRef } from './types';
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
 const MAX_TIMER = 2 ** 31 - 1;
-const { READABLE, WRITABLE, MAX_BATCH } = C;
 /** The longest pause between retries of a send the kernel keeps refusing. */
 const MAX_RETRY_DELAY = 64;
+const EAGAIN = os.constants.errno.EAGAIN;
 
-/**
- * A native send is under way on this thread. Its arguments are read while the send records
- * and the native scratch buffers hold it, and a getter among them may itself send: that
- * nested send waits in its socket's queue rather than overwrite them.
- */
-let sending = false;
+const { sendRecords, status } = shared;
+/** The send record the facade checks a send's ancillary data into (the sends read 0…MAX_BATCH-1). */
+export const CHECK_RECORD = (SEND_RECORDS - 1) * RECORD_STRIDE;
+
+/** A failed native call: its result is -errno, the system call is in the status record. */
+export function nativeError(operation: string, result: number): TransportError {
+  return systemError(operation, SYSCALLS[status[STATUS_SYSCALL]], -result);
+}
+
+/** A datagram to send, as the facade flattened and checked it. */
+export interface OutgoingDatagram {
+  pieces: Piece | Piece[];
+  /** An IP literal or a unix path; undefined on a connected socket. */
+  destination: string | undefined;
+  port: number;
+  /** Its send record, when it carries ancillary data; pktinfo's address beside it. */
+  record: Int32Array | undefined;
+  pktinfoAddress: string | undefined;
+}
+
+/** sendBatch's messages, flattened: message i is record i, its pieces follow the previous one's. */
+export interface OutgoingBatch {
+  pieces: Piece[];
+  /** Per message: its destination and its pktinfo address (undefined where none). */
+  texts: (string | undefined)[];
+  /** Per message, a send record (protocol.ts RECORD_*), with its piece count and port. */
+  records: Int32Array;
+  count: number;
+}
 
 interface Waiter {
   /** 0: whole datagrams; n: at most n bytes of one. */
@@ -33,13 +59,11 @@ interface Waiter {
 }
 
 interface PendingSend {
-  data: unknown;
-  address: Address | undefined;
-  port: number;
-  ancillary: SendAncillary | undefined;
-  /** For a batch: the messages and how many went out so far. */
-  messages?: readonly BatchMessage[];
+  datagram?: OutgoingDatagram;
+  /** For a batch: the messages, how many went out so far, and where the next one's pieces start. */
+  batch?: OutgoingBatch;
   sent: number;
+  nextPiece: number;
   bytes: number;
   /** A batch resolves with how many went out, a single send with nothing. */
   resolve(value: number | undefined): void;
@@ -81,11 +105,21 @@ export class Socket extends EventEmitter {
   #waiters: Waiter[] = [];
   #sends: PendingSend[] = [];
   #watching = 0;
+  /** The native side holds this socket while something waits on it (see #updateWatch). */
+  #held = false;
   /**
    * The last read found the kernel queue empty. The poll is level-triggered, so a waiting
    * call can go straight to waiting instead of spending a system call to learn that again.
    */
   #drained = false;
+  /**
+   * The loop turn of the last read. A socket reads the kernel at most once per turn (one
+   * batch, as inet reads read_packets per readiness), so a flood cannot keep the loop here:
+   * what is left waits a turn, while timers and other sockets get theirs.
+   */
+  #readTurn = -1;
+  /** An error the kernel reported while nobody was reading; the next recv rejects with it. */
+  #pendingError?: TransportError;
   readonly #counters: Float64Array;
   #active: Active = false;
   #retryDelay = 0;
@@ -110,7 +144,7 @@ export class Socket extends EventEmitter {
     this.native = native;
     this.#counters = native.counters;
     this.#queue = carry;
-    this.buffer = native.family === 'local' ? 16 * 1024 * 1024 : 65536;
+    this.buffer = native.family === AF_UNIX ? 16 * 1024 * 1024 : 65536;
     native.socket = this;
   }
 
@@ -164,7 +198,7 @@ export class Socket extends EventEmitter {
   assertOwner(operation: string): void {
     if (this.#owned && !this.#shut) return;
     if (this.native.closed) throw closedError(operation);
-    throw new TransportError('not_owner', `${operation}: this thread does not own the socket`);
+    throw notOwnerError(operation);
   }
 
   /** @internal recv (batch 0) and recvBatch (batch = max). */
@@ -176,9 +210,17 @@ export class Socket extends EventEmitter {
         throw new TransportError('einval', `${operation}: the socket is in active mode`);
       }
       if (signal?.aborted) throw abortedError(operation, signal);
-      if (this.#waiters.length === 0 && (timeout === 0 || !this.#drained || this.#head < this.#queue.length)) {
-        const ready = this.#take(numBytes, batch);
-        if (ready !== undefined) return Promise.resolve(ready);
+      if (this.#waiters.length === 0) {
+        const error = this.#pendingError;
+        if (error) {
+          this.#pendingError = undefined;
+          throw error;
+        }
+        // `timeout` 0 polls once: it may read even when this turn's read is spent.
+        if (timeout === 0 || this.#head < this.#queue.length || (!this.#drained && this.#mayRead())) {
+          const ready = this.#take(numBytes, batch, timeout === 0);
+          if (ready !== undefined) return Promise.resolve(ready);
+        }
       }
     } catch (error) {
       return Promise.reject(error);
@@ -231,9 +273,19 @@ export class Socket extends EventEmitter {
     settle(waiter).reject(error);
   }
 
-  /** The next datagram (or batch) from the queue, reading the kernel when it is empty. */
-  #take(numBytes: number, batch: number): RecvData | RecvData[] | undefined {
-    if (this.#head === this.#queue.length && !this.#fill(Math.max(batch, this.readPackets))) return undefined;
+  /** This turn's read is not spent yet. */
+  #mayRead(): boolean {
+    return this.#readTurn !== status[STATUS_TURN];
+  }
+
+  /**
+   * The next datagram (or batch) from the queue, reading the kernel when it is empty and this
+   * turn's read is not spent (`poll`: regardless). A batch fills up to its size.
+   */
+  #take(numBytes: number, batch: number, poll = false): RecvData | RecvData[] | undefined {
+    if (this.#head === this.#queue.length) {
+      if ((!poll && !this.#mayRead()) || !this.#fill(Math.max(batch, this.readPackets))) return undefined;
+    }
     if (batch === 0) return this.#deliver(numBytes || this.buffer);
     const records: RecvData[] = [];
     while (records.length < batch) {
@@ -263,11 +315,13 @@ export class Socket extends EventEmitter {
     return record;
   }
 
-  /** One system call for up to `max` datagrams. */
+  /** One system call for up to `wanted` datagrams; false when none was waiting. */
   #fill(wanted: number): boolean {
-    const max = Math.min(wanted, C.MAX_BATCH);
+    const max = Math.min(wanted, MAX_BATCH);
+    this.#readTurn = status[STATUS_TURN];
     const bytes = this.native.recv(max);
-    if (bytes === undefined) {
+    if (typeof bytes === 'number') {
+      if (bytes < 0) throw nativeError('recv', bytes);
       this.#drained = true;
       return false;
     }
@@ -277,18 +331,30 @@ export class Socket extends EventEmitter {
     return true;
   }
 
-  /** @internal Called by the binding when the descriptor is ready. */
-  onReady(events: number, status: number): void {
+  /** @internal Called by the binding when the descriptor is ready, or reports an error. */
+  onReady(events: number, errno: number): void {
     if (this.#shut) return;
+    if (errno !== 0) this.#reportError(systemError('recv', 'recvmsg', errno));
     // Readable with nobody to serve: stop watching, or a level-triggered poll keeps firing.
     const unwanted = (events & READABLE) !== 0 && this.#waiters.length === 0 && this.#active === false;
-    if (status !== 0 || events & READABLE) {
+    if (events & READABLE) {
       this.#drained = false;
       if (this.#active !== false) this.#deliverActive();
       else this.#serveWaiters();
     }
-    if (status !== 0 || events & WRITABLE) this.#flushSends();
+    if (events & WRITABLE) this.#flushSends();
     this.#updateWatch(unwanted);
+  }
+
+  /** An error of the socket itself (ICMP): the next recv rejects with it, or active mode emits it. */
+  #reportError(error: TransportError): void {
+    if (this.#active !== false) {
+      this.emit('udp_error', error);
+    } else if (this.#waiters.length > 0) {
+      settle(this.#waiters.shift()!).reject(error);
+    } else {
+      this.#pendingError = error;
+    }
   }
 
   #serveWaiters(): void {
@@ -323,13 +389,14 @@ export class Socket extends EventEmitter {
     if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
   }
 
+  /** Emits queued datagrams, and one read's worth from the kernel per turn, while active. */
   #deliverActive(): void {
     while (this.#active !== false && !this.#shut) {
       // Read no further ahead than the datagrams still wanted: the rest wait in the kernel.
       const remaining = typeof this.#active === 'number' ? this.#active : this.#active === 'once' ? 1 : this.readPackets;
       let record: RecvData | undefined;
       try {
-        if (this.#head === this.#queue.length && !this.#fill(Math.min(remaining, this.readPackets))) break;
+        if (this.#head === this.#queue.length && (!this.#mayRead() || !this.#fill(Math.min(remaining, this.readPackets)))) break;
         record = this.#deliver(this.buffer);
       } catch (error) {
         this.emit('udp_error', error);
@@ -348,64 +415,54 @@ export class Socket extends EventEmitter {
   }
 
   /** @internal One datagram; waits for room in the kernel when the send buffer is full. */
-  transmit(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): Promise<void> {
+  transmit(datagram: OutgoingDatagram): Promise<void> {
     try {
       this.assertOwner('send');
-      if (this.#sends.length === 0 && !sending && this.#sendNow(data, address, port, ancillary) >= 0) return Promise.resolve();
+      if (this.#sends.length === 0 && this.#sendNow(datagram)) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueueSend({ data, address, port, ancillary, sent: 0, bytes: ioLength(data) }) as Promise<unknown> as Promise<void>;
+    return this.#enqueueSend({ datagram, sent: 0, nextPiece: 0, bytes: byteLength(datagram.pieces) }) as Promise<unknown> as Promise<void>;
   }
 
-  /** One sendmsg; -1 when the send buffer is full. */
-  #sendNow(data: unknown, address: Address | undefined, port: number, ancillary: SendAncillary | undefined): number {
-    sending = true;
-    try {
-      if (ancillary !== undefined) writeAncillary(ancillary, 0, 'send');
-      return this.native.send(data, address, port, ancillary);
-    } finally {
-      sending = false;
-    }
+  /** One sendmsg; false when the send buffer is full. */
+  #sendNow({ pieces, destination, port, record, pktinfoAddress }: OutgoingDatagram): boolean {
+    if (record) sendRecords.set(record, 0);
+    else sendRecords[RECORD_PRESENT] = 0;
+    const result = this.native.send(pieces, destination, port, pktinfoAddress);
+    if (result >= 0) return true;
+    if (result === -EAGAIN) return false;
+    throw nativeError('send', result);
   }
 
   /** @internal Messages in order, one sendmmsg per up to MAX_BATCH of them. */
-  transmitBatch(messages: readonly BatchMessage[]): Promise<number> {
-    const bytes = messages.reduce((sum, message) => sum + ioLength(message.data), 0);
-    const pending = { data: undefined, address: undefined, port: 0, ancillary: undefined, messages, sent: 0, bytes };
+  transmitBatch(batch: OutgoingBatch): Promise<number> {
+    const pending = { batch, sent: 0, nextPiece: 0, bytes: 0 };
     try {
       this.assertOwner('sendBatch');
-      if (this.#sends.length === 0 && !sending && this.#sendBatchStep(pending)) return Promise.resolve(messages.length);
+      if (this.#sends.length === 0 && this.#sendBatchStep(pending)) return Promise.resolve(batch.count);
     } catch (error) {
       return Promise.reject(error);
     }
+    // The pieces not sent yet are the messages not sent yet.
+    pending.bytes = byteLength(batch.pieces.slice(pending.nextPiece));
     return this.#enqueueSend(pending) as Promise<number>;
   }
 
   /** Sends what the kernel takes now; true when the whole batch is out. */
   #sendBatchStep(pending: Omit<PendingSend, 'resolve' | 'reject'>): boolean {
-    const messages = pending.messages!;
-    while (pending.sent < messages.length) {
-      const sent = this.#sendChunk(messages, pending.sent);
-      if (sent < 0) return false;
+    const batch = pending.batch!;
+    while (pending.sent < batch.count) {
+      const start = pending.sent;
+      const count = Math.min(batch.count - start, MAX_BATCH);
+      sendRecords.set(batch.records.subarray(start * RECORD_STRIDE, (start + count) * RECORD_STRIDE), 0);
+      const sent = this.native.sendBatch(batch.pieces, pending.nextPiece, batch.texts, start, count);
+      if (sent === -EAGAIN) return false;
+      if (sent < 0) throw nativeError('sendBatch', sent);
+      for (let i = start; i < start + sent; i++) pending.nextPiece += batch.records[i * RECORD_STRIDE + RECORD_PIECES];
       pending.sent += sent;
     }
     return true;
-  }
-
-  /** One sendmmsg for up to MAX_BATCH messages from `start`; -1 when the send buffer is full. */
-  #sendChunk(messages: readonly BatchMessage[], start: number): number {
-    sending = true;
-    try {
-      const end = Math.min(messages.length, start + MAX_BATCH);
-      for (let i = start; i < end; i++) {
-        const { ancillary } = messages[i];
-        if (ancillary !== undefined) writeAncillary(ancillary, i - start, 'sendBatch');
-      }
-      return this.native.sendBatch(messages, start);
-    } finally {
-      sending = false;
-    }
   }
 
   #enqueueSend(pending: Omit<PendingSend, 'resolve' | 'reject'>): Promise<number | undefined> {
@@ -420,17 +477,14 @@ export class Socket extends EventEmitter {
     let progressed = false;
     while (this.#sends.length > 0) {
       const pending = this.#sends[0];
-      let result: number;
       try {
-        if (pending.messages) {
+        if (pending.batch) {
           const before = pending.sent;
           const done = this.#sendBatchStep(pending);
           progressed ||= pending.sent > before;
           if (!done) return this.#backOff(progressed);
-          result = pending.messages.length;
-        } else {
-          result = this.#sendNow(pending.data, pending.address, pending.port, pending.ancillary);
-          if (result < 0) return this.#backOff(progressed);
+        } else if (!this.#sendNow(pending.datagram!)) {
+          return this.#backOff(progressed);
         }
       } catch (error) {
         this.#sends.shift();
@@ -441,7 +495,7 @@ export class Socket extends EventEmitter {
       progressed = true;
       this.#sends.shift();
       this.sendPending -= pending.bytes;
-      pending.resolve(pending.messages ? result : undefined);
+      pending.resolve(pending.batch ? pending.batch.count : undefined);
     }
     this.#retryDelay = 0;
   }
@@ -461,24 +515,31 @@ export class Socket extends EventEmitter {
   }
 
   /**
-   * Starts watching for what a waiting call needs. Reading stays watched after the last
-   * waiter is served, so a busy socket does not pay two epoll_ctl calls per wait; it is
-   * dropped when a readable event finds nobody waiting.
+   * Watches for what a waiting call needs. Reading stays watched after the last waiter is
+   * served, so a busy socket does not pay two epoll_ctl calls per wait; it is dropped when a
+   * readable event finds nobody waiting. While anything waits (a call, active mode, a send)
+   * the native side holds this socket, so that it outlives every reference the program has,
+   * as a libuv handle keeps a node:dgram socket; otherwise a collected socket is closed.
    */
   #updateWatch(idle = false): void {
-    const wanted = (this.#waiters.length > 0 || this.#active !== false ? READABLE : 0) |
-      (this.#sends.length > 0 && this.#retryTimer === undefined ? WRITABLE : 0);
+    if (this.#shut || !this.#owned) return;
+    const receiving = this.#waiters.length > 0 || this.#active !== false;
+    const busy = receiving || this.#sends.length > 0;
+    const wanted = (receiving ? READABLE : 0) | (this.#sends.length > 0 && this.#retryTimer === undefined ? WRITABLE : 0);
     const next = idle ? wanted : wanted | (this.#watching & READABLE);
-    if (next === this.#watching || this.#shut || !this.#owned) return;
-    this.native.watch(next);
+    if (next === this.#watching && busy === this.#held) return;
+    const result = this.native.watch(next, busy);
     this.#watching = next;
+    this.#held = busy;
+    if (result < 0) this.#failPending(() => nativeError('recv', result));
   }
 
   /** @internal Hands the socket to `thread`: pending calls here fail `not_owner`. */
-  handOver(thread: number, mayBeLoading: boolean): void {
-    this.native.handOver(thread, mayBeLoading);
+  handOver(thread: number, mayBeLoading: boolean): boolean {
+    if (this.native.handOver(thread, mayBeLoading) !== 0) return false;
     this.#owned = false;
     this.#watching = 0;
+    this.#held = false;
     this.#active = false;
     this.#handedRef = {
       abyssSocket: this.native.id,
@@ -489,6 +550,7 @@ export class Socket extends EventEmitter {
     this.#queue = [];
     this.#head = 0;
     this.#failPending(() => new TransportError('not_owner', 'the socket was handed to another thread'));
+    return true;
   }
 
   #failPending(error: () => TransportError): void {
@@ -508,6 +570,7 @@ export class Socket extends EventEmitter {
     this.native.close();
     this.#shut = true;
     this.#watching = 0;
+    this.#held = false;
     this.#queue.length = 0;
     this.#head = 0;
     this.#active = false;

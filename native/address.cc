@@ -76,34 +76,6 @@ bool MakeLocal(const std::string& path, SocketAddress* out) {
   return true;
 }
 
-SocketAddress AnyAddress(int family, uint16_t port) {
-  SocketAddress out;
-  if (family == AF_INET6) {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    sin6->sin6_addr = in6addr_any;
-    out.length = sizeof(sockaddr_in6);
-  } else {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&out.storage);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    sin->sin_addr.s_addr = htonl(INADDR_ANY);
-    out.length = sizeof(sockaddr_in);
-  }
-  return out;
-}
-
-SocketAddress LoopbackAddress(int family, uint16_t port) {
-  SocketAddress out = AnyAddress(family, port);
-  if (family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(&out.storage)->sin6_addr = in6addr_loopback;
-  } else {
-    reinterpret_cast<sockaddr_in*>(&out.storage)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  }
-  return out;
-}
-
 std::string FormatIp(const sockaddr* address) {
   char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   if (address->sa_family == AF_INET) {

@@ -25,10 +25,6 @@ bool ParseIp(const std::string& text, uint16_t port, int family, SocketAddress* 
 // kernel pick an abstract name. False when too long.
 bool MakeLocal(const std::string& path, SocketAddress* out);
 
-// The wildcard or loopback address of a family.
-SocketAddress AnyAddress(int family, uint16_t port);
-SocketAddress LoopbackAddress(int family, uint16_t port);
-
 // IP text of an AF_INET/AF_INET6 address ("fe80::1%eth0" for scoped ones); "" otherwise.
 std::string FormatIp(const sockaddr* address);
 uint16_t PortOf(const sockaddr* address);

@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "address.h"
 #include "registry.h"
 #include "socket.h"
 
@@ -11,39 +10,109 @@ namespace abyss {
 
 namespace {
 
-// Poll handles still closing when the environment is torn down; the last one to close
-// lets Node finish the teardown.
+// Handles still closing when the environment is torn down; the last one to close lets
+// Node finish the teardown.
 struct Teardown {
   size_t pending = 0;
   napi_async_cleanup_hook_handle hook = nullptr;
 };
 
-void OnTeardownPollClosed(uv_handle_t* handle) {
+void OnTeardownHandleClosed(uv_handle_t* handle) {
   auto* teardown = static_cast<Teardown*>(handle->data);
-  delete reinterpret_cast<uv_poll_t*>(handle);
+  if (handle->type == UV_CHECK) {
+    delete reinterpret_cast<uv_check_t*>(handle);
+  } else {
+    delete reinterpret_cast<uv_poll_t*>(handle);
+  }
   if (--teardown->pending == 0) {
     napi_remove_async_cleanup_hook(teardown->hook);
     delete teardown;
   }
 }
 
+void DeleteCheck(uv_handle_t* handle) { delete reinterpret_cast<uv_check_t*>(handle); }
+void DeletePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+// A typed array of `length` elements over fresh memory, kept alive by `*keep` (a reference
+// held by the environment's shared object).
+template <typename T>
+napi_value NewTypedArray(napi_env env, napi_typedarray_type type, size_t length, T** data) {
+  void* memory = nullptr;
+  napi_value buffer, array;
+  if (napi_create_arraybuffer(env, length * sizeof(T), &memory, &buffer) != napi_ok ||
+      napi_create_typedarray(env, type, length, buffer, 0, &array) != napi_ok) {
+    return nullptr;
+  }
+  std::memset(memory, 0, length * sizeof(T));
+  *data = static_cast<T*>(memory);
+  return array;
+}
+
 }  // namespace
 
-Environment::Environment(Napi::Env env) {
-  Napi::Array keys = Napi::Array::New(env, kMessageKeys);
-  keys.Set(kKeyData, "data");
-  keys.Set(kKeyAddress, "address");
-  keys.Set(kKeyPort, "port");
-  keys.Set(kKeyAncillary, "ancillary");
-  message_keys = Napi::Persistent(keys);
+Environment* Environment::Get(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<Environment*>(data);
+}
+
+Environment::Environment(napi_env env) : env_(env) {
   napi_get_uv_event_loop(env, &loop);
   napi_add_async_cleanup_hook(env, BeginTeardown, this, &cleanup_hook_);
 }
 
 Environment::~Environment() {
-  for (NativeSocket* socket : sockets) {
-    socket->Detach([](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }, nullptr);
+  // Torn down without the cleanup hook having run (a runtime that never calls it).
+  for (NativeSocket* socket : sockets) socket->Detach(DeletePoll, nullptr);
+  if (turns_ != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(turns_), DeleteCheck);
+  if (shared_ != nullptr) napi_delete_reference(env_, shared_);
+  if (dispatch != nullptr) napi_delete_reference(env_, dispatch);
+  addresses.Reset(env_);
+  slab.Reset(env_);
+}
+
+napi_value Environment::Init(napi_env env, napi_value dispatch_function, uint64_t thread) {
+  napi_value shared;
+  if (shared_ != nullptr) {
+    napi_get_reference_value(env, shared_, &shared);
+    return shared;
   }
+  thread_id = thread;
+  napi_value meta_array = NewTypedArray(env, napi_int32_array, kMetaLengthTotal, &meta);
+  napi_value send_array = NewTypedArray(env, napi_int32_array, kSendRecords * kRecordStride, &send_records);
+  napi_value status_array = NewTypedArray(env, napi_int32_array, kStatusLength, &status);
+  napi_value stats_array = NewTypedArray(env, napi_float64_array, kStatCount, &kernel_stats);
+  napi_value addresses_array, empty;
+  if (meta_array == nullptr || send_array == nullptr || status_array == nullptr || stats_array == nullptr ||
+      napi_create_array_with_length(env, AddressCache::kSlots, &addresses_array) != napi_ok ||
+      napi_create_string_utf8(env, "", 0, &empty) != napi_ok || napi_create_object(env, &shared) != napi_ok) {
+    return nullptr;
+  }
+  // Filled, so that V8 keeps its elements packed and a slot read stays fast.
+  for (uint32_t slot = 0; slot < AddressCache::kSlots; slot++) napi_set_element(env, addresses_array, slot, empty);
+  addresses.Attach(env, addresses_array);
+  napi_set_named_property(env, shared, "meta", meta_array);
+  napi_set_named_property(env, shared, "addresses", addresses_array);
+  napi_set_named_property(env, shared, "sendRecords", send_array);
+  napi_set_named_property(env, shared, "status", status_array);
+  napi_set_named_property(env, shared, "kernelStats", stats_array);
+  napi_create_reference(env, shared, 1, &shared_);
+  napi_create_reference(env, dispatch_function, 1, &dispatch);
+  registry::AddThread(thread_id);
+
+  // The facade reads the kernel at most once per socket and turn of this loop; this counts
+  // the turns. Unreferenced: it never keeps the loop alive by itself.
+  turns_ = new uv_check_t;
+  uv_check_init(loop, turns_);
+  turns_->data = this;
+  uv_check_start(turns_, CountTurn);
+  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
+  return shared;
+}
+
+void Environment::CountTurn(uv_check_t* check) {
+  auto* self = static_cast<Environment*>(check->data);
+  self->status[kStatusTurn]++;
 }
 
 void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
@@ -51,12 +120,21 @@ void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) 
   auto* teardown = new Teardown;
   teardown->hook = hook;
   for (NativeSocket* socket : self->sockets) {
-    if (socket->Detach(OnTeardownPollClosed, teardown)) teardown->pending++;
+    if (socket->Detach(OnTeardownHandleClosed, teardown)) teardown->pending++;
   }
   self->sockets.clear();
+  if (self->turns_ != nullptr) {
+    uv_check_stop(self->turns_);
+    self->turns_->data = teardown;
+    uv_close(reinterpret_cast<uv_handle_t*>(self->turns_), OnTeardownHandleClosed);
+    self->turns_ = nullptr;
+    teardown->pending++;
+  }
   // As a port closes when its owner dies: also what was handed here and never adopted.
-  registry::RemoveThread(self->thread_id);
-  for (const auto& state : registry::SocketsOwnedBy(self->thread_id)) state->Close();
+  if (self->initialized()) {
+    registry::RemoveThread(self->thread_id);
+    for (const auto& state : registry::SocketsOwnedBy(self->thread_id)) state->Close();
+  }
   // uv_close never calls back synchronously, so the count is complete here.
   if (teardown->pending == 0) {
     napi_remove_async_cleanup_hook(hook);
@@ -64,11 +142,9 @@ void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) 
   }
 }
 
-mmsghdr* ReceiveArena::Prepare(int max, size_t slot) {
-  if (slot > data.size()) data.resize(slot);
-  if (slot != prepared_slot_ || data.data() != prepared_data_) prepared_ = 0;
+mmsghdr* ReceiveArena::Prepare(int max) {
   for (int i = prepared_; i < max; i++) {
-    iov[i] = {data.data() + i * slot, slot};
+    iov[i] = {data.data() + i * kSlotSize, kSlotSize};
     msghdr& header = headers[i].msg_hdr;
     header = {};
     header.msg_name = &names[i];
@@ -79,8 +155,6 @@ mmsghdr* ReceiveArena::Prepare(int max, size_t slot) {
     header.msg_controllen = kControlSize;
   }
   if (max > prepared_) prepared_ = max;
-  prepared_slot_ = slot;
-  prepared_data_ = data.data();
   return headers;
 }
 
@@ -92,32 +166,53 @@ void ReceiveArena::Recycle(int used) {
 }
 
 ReceiveArena& Environment::Arena() {
-  if (!arena_) {
-    arena_ = std::make_unique<ReceiveArena>();
-    arena_->data.resize(kMaxBatch * kSlotSize);
-  }
+  if (!arena_) arena_ = std::make_unique<ReceiveArena>();
   return *arena_;
 }
 
-Napi::Object ReceiveSlab::Reserve(Napi::Env env, size_t bytes, size_t* offset, uint8_t** data) {
+napi_value ReceiveSlab::Reserve(napi_env env, size_t bytes, size_t* offset, uint8_t** data) {
+  napi_value buffer = nullptr;
+  void* memory = nullptr;
   if (bytes > kSize / 2) {
-    Napi::Buffer<uint8_t> own = Napi::Buffer<uint8_t>::New(env, bytes);
+    if (napi_create_buffer(env, bytes, &memory, &buffer) != napi_ok) return nullptr;
     *offset = 0;
-    *data = own.Data();
-    return own;
+    *data = static_cast<uint8_t*>(memory);
+    return buffer;
   }
-  if (current_.IsEmpty() || kSize - used_ < bytes) {
-    Napi::Buffer<uint8_t> slab = Napi::Buffer<uint8_t>::New(env, kSize);
+  if (current_ == nullptr || kSize - used_ < bytes) {
+    if (napi_create_buffer(env, kSize, &memory, &buffer) != napi_ok) return nullptr;
     // Node hands it out uninitialised, and every view's .buffer reaches all of it.
-    std::memset(slab.Data(), 0, kSize);
-    current_ = Napi::Persistent<Napi::Object>(slab);
-    current_data_ = slab.Data();
+    std::memset(memory, 0, kSize);
+    if (current_ != nullptr) napi_delete_reference(env, current_);
+    napi_create_reference(env, buffer, 1, &current_);
+    current_data_ = static_cast<uint8_t*>(memory);
     used_ = 0;
+  } else {
+    napi_get_reference_value(env, current_, &buffer);
   }
   *offset = used_;
   *data = current_data_;
   used_ += bytes;
-  return current_.Value();
+  return buffer;
+}
+
+void ReceiveSlab::Reset(napi_env env) {
+  if (current_ != nullptr) napi_delete_reference(env, current_);
+  current_ = nullptr;
+  current_data_ = nullptr;
+  used_ = kSize;
+}
+
+void SendArena::Clear() {
+  iov.clear();
+  text.clear();
+  text_pieces.clear();
+}
+
+void SendArena::Trim() {
+  if (iov.capacity() * sizeof(iovec) > kKeptBytes) std::vector<iovec>().swap(iov);
+  if (text.capacity() > kKeptBytes) std::vector<char>().swap(text);
+  if (text_pieces.capacity() * sizeof(text_pieces[0]) > kKeptBytes) decltype(text_pieces)().swap(text_pieces);
 }
 
 bool AddressCache::Key::operator==(const Key& other) const {
@@ -127,12 +222,12 @@ bool AddressCache::Key::operator==(const Key& other) const {
 
 bool AddressCache::MakeKey(const sockaddr* address, socklen_t length, Key* key) {
   key->family = static_cast<uint8_t>(address->sa_family);
-  if (address->sa_family == AF_INET) {
+  if (address->sa_family == AF_INET && length >= sizeof(sockaddr_in)) {
     key->size = 4;
     std::memcpy(key->bytes, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, 4);
     return true;
   }
-  if (address->sa_family == AF_INET6) {
+  if (address->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
     const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(address);
     key->size = 16;
     key->scope = sin6->sin6_scope_id;
@@ -148,7 +243,14 @@ bool AddressCache::MakeKey(const sockaddr* address, socklen_t length, Key* key) 
   return false;
 }
 
-int AddressCache::SlotFor(Napi::Env env, const sockaddr* address, socklen_t length) {
+void AddressCache::Attach(napi_env env, napi_value array) { napi_create_reference(env, array, 1, &array_); }
+
+void AddressCache::Reset(napi_env env) {
+  if (array_ != nullptr) napi_delete_reference(env, array_);
+  array_ = nullptr;
+}
+
+int AddressCache::SlotFor(napi_env env, const sockaddr* address, socklen_t length) {
   Key key;
   if (!MakeKey(address, length, &key)) return -1;
   uint32_t hash = 2166136261u ^ key.family ^ (key.scope * 16777619u);
@@ -166,7 +268,12 @@ int AddressCache::SlotFor(Napi::Env env, const sockaddr* address, socklen_t leng
     std::string text = address->sa_family == AF_UNIX
                            ? LocalPath(reinterpret_cast<const sockaddr_un*>(address), length)
                            : FormatIp(address);
-    array_.Value().Set(static_cast<uint32_t>(slot), Napi::String::New(env, text));
+    napi_value array, string;
+    if (napi_get_reference_value(env, array_, &array) != napi_ok ||
+        napi_create_string_utf8(env, text.data(), text.size(), &string) != napi_ok ||
+        napi_set_element(env, array, static_cast<uint32_t>(slot), string) != napi_ok) {
+      return -1;
+    }
     entry.key = key;
     entry.used = true;
     entry.generation = generation_;

@@ -1,5 +1,6 @@
-// Per-environment (main thread or worker) state: the facade's callbacks, the receive
-// arena shared by that environment's sockets, the sender address cache, and teardown.
+// Per-environment (main thread or worker) state: the facade's readiness callback, the memory
+// shared with the facade (protocol.h), the scratch buffers every socket of the thread
+// reuses, the loop turn counter, and teardown.
 #pragma once
 #include <napi.h>
 #include <sys/socket.h>
@@ -7,71 +8,39 @@
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "address.h"
 #include "cmsg.h"
-#include "values.h"
+#include "protocol.h"
 
 namespace abyss {
 
 class NativeSocket;
 
-// Layout of one message's record in the metadata Int32Array the facade reads.
-enum MetaField : int {
-  kMetaOffset,       // where its bytes start in the pool
-  kMetaLength,       // bytes copied into the pool
-  kMetaFlags,        // MetaFlag bits
-  kMetaPort,
-  kMetaAddress,      // slot in the address cache, -1 when unnamed
-  kMetaPresent,      // ReceivedField bits
-  kMetaTos,
-  kMetaTtl,
-  kMetaTclass,
-  kMetaHoplimit,
-  kMetaPktIfindex,
-  kMetaPktAddress,
-  kMetaPktSpecDst,
-  kMetaOrigDst,
-  kMetaOrigDstPort,
-  kMetaTimeSecHigh,
-  kMetaTimeSecLow,
-  kMetaTimeNsec,
-  kMetaDropped,
-  kMetaSegmentSize,
-  kMetaStride,
-};
-
-enum MetaFlag : int {
-  kFlagTruncated = 1,  // MSG_TRUNC: the datagram was longer than what was kept
-  kFlagCtruncated = 2, // MSG_CTRUNC or a malformed control message
-  kFlagLocal = 4,      // the sender is a unix address
-};
-
-constexpr int kMaxBatch = 64;
+// The largest datagram a receive slot holds: every UDP datagram, a GRO batch, and the unix
+// datagrams that are not larger (those get a Buffer of their own).
 constexpr size_t kSlotSize = 65536;
+// Control data per received datagram: every receive option at once takes under 200 bytes.
 constexpr size_t kControlSize = 512;
 
 // recvmmsg's buffers, reused by every socket of the environment (one JS thread).
 struct ReceiveArena {
-  std::vector<uint8_t> data;  // kMaxBatch slots, or one larger slot for a big unix datagram
+  std::vector<uint8_t> data = std::vector<uint8_t>(kMaxBatch * kSlotSize);
   uint8_t control[kMaxBatch][kControlSize];
   sockaddr_storage names[kMaxBatch];
   iovec iov[kMaxBatch];
   mmsghdr headers[kMaxBatch];
 
-  // The first `max` headers, each over a slot of `slot` bytes, ready for recvmmsg. They stay
+  // The first `max` headers, each over its kSlotSize slot, ready for recvmmsg. They stay
   // ready between calls: a call only restores the lengths the kernel wrote into the `used`
   // headers it filled last time (Recycle), rather than rebuilding 64 headers per read.
-  mmsghdr* Prepare(int max, size_t slot);
+  mmsghdr* Prepare(int max);
   void Recycle(int used);
 
  private:
   int prepared_ = 0;
-  size_t prepared_slot_ = 0;
-  const uint8_t* prepared_data_ = nullptr;
 };
 
 // Where received bytes go for the facade: a slab Buffer that successive receives fill
@@ -83,21 +52,21 @@ class ReceiveSlab {
   static constexpr size_t kSize = 64 * 1024;
 
   // A Buffer with `bytes` free at `*offset`, which this call marks used; `*data` is that
-  // Buffer's memory.
-  Napi::Object Reserve(Napi::Env env, size_t bytes, size_t* offset, uint8_t** data);
+  // Buffer's memory. Empty when V8 could not allocate it.
+  napi_value Reserve(napi_env env, size_t bytes, size_t* offset, uint8_t** data);
+  void Reset(napi_env env);
 
  private:
-  // An Object reference: getting a Buffer back from it would ask V8 for its memory again.
-  Napi::ObjectReference current_;
+  napi_ref current_ = nullptr;
   uint8_t* current_data_ = nullptr;
   size_t used_ = kSize;
 };
 
-// sendmmsg's buffers, reused by every socket of the environment.
+// sendmmsg's buffers, reused by every socket of the environment. Nothing here outlives one
+// native call, and no JavaScript runs during one, so one set serves every socket and every
+// copy of the facade in the thread.
 struct SendArena {
   struct Message {
-    size_t pieces_begin = 0;
-    size_t pieces_end = 0;
     size_t iov_begin = 0;
     size_t iov_end = 0;
     size_t bytes = 0;
@@ -105,12 +74,18 @@ struct SendArena {
     size_t control_length = 0;
   };
   Message messages[kMaxBatch];
-  // The iodata leaves of a send, collected before any buffer's address is taken.
-  std::vector<Piece> pieces;
-  GatheredData gathered;
+  std::vector<iovec> iov;
+  // UTF-8 of string pieces; (iov index, offset) pairs are resolved once no more is appended.
+  std::vector<char> text;
+  std::vector<std::pair<size_t, size_t>> text_pieces;
   alignas(cmsghdr) uint8_t control[kMaxBatch][kMaxSendControl];
   mmsghdr headers[kMaxBatch];
   uint32_t members[kMaxBatch];
+
+  void Clear();
+  // Past one call, scratch keeps at most this much: one huge send must not pin its memory.
+  static constexpr size_t kKeptBytes = 1 << 20;
+  void Trim();
 };
 
 // Maps sockaddrs to JS strings kept in an array the facade reads by slot, so that a
@@ -119,11 +94,12 @@ class AddressCache {
  public:
   static constexpr int kSlots = 1024;
 
-  void Attach(Napi::Array array) { array_ = Napi::Persistent(array); }
-  void Reset() { array_.Reset(); }
+  void Attach(napi_env env, napi_value array);
+  void Reset(napi_env env);
   void BeginBatch() { generation_++; }
-  // The slot holding `address` (an IP address, port ignored) or a unix path.
-  int SlotFor(Napi::Env env, const sockaddr* address, socklen_t length);
+  // The slot holding `address` (an IP address, port ignored) or a unix path; -1 when it has
+  // no name or the string could not be made.
+  int SlotFor(napi_env env, const sockaddr* address, socklen_t length);
 
  private:
   struct Key {
@@ -140,25 +116,35 @@ class AddressCache {
   };
   static bool MakeKey(const sockaddr* address, socklen_t length, Key* key);
 
-  Napi::Reference<Napi::Array> array_;
+  napi_ref array_ = nullptr;
   std::vector<Entry> entries_ = std::vector<Entry>(kSlots);
   uint64_t generation_ = 1;
 };
 
 class Environment {
  public:
-  static Environment* Get(Napi::Env env) { return env.GetInstanceData<Environment>(); }
+  static Environment* Get(napi_env env);
 
-  Environment(Napi::Env env);
+  explicit Environment(napi_env env);
   ~Environment();
 
-  Napi::FunctionReference error_class;
-  // The class of the facade copy whose socket is being called, when it differs.
-  Napi::FunctionReference* error_class_in_use = nullptr;
-  Napi::FunctionReference dispatch;
-  Napi::ObjectReference shared;
-  Napi::Reference<Napi::Int32Array> meta_ref;
+  // Makes the shared memory and remembers the facade's readiness callback; a second copy of
+  // the facade in this environment gets the first one's (see addon.cc).
+  napi_value Init(napi_env env, napi_value dispatch, uint64_t thread_id);
+  bool initialized() const { return shared_ != nullptr; }
+
+  // Records why a call failed, for the facade's error; returns -err.
+  int Fail(Syscall syscall, int err) {
+    status[kStatusSyscall] = syscall;
+    status[kStatusErrno] = err;
+    return -err;
+  }
+
+  napi_ref dispatch = nullptr;
   int32_t* meta = nullptr;
+  int32_t* send_records = nullptr;
+  int32_t* status = nullptr;
+  double* kernel_stats = nullptr;
   AddressCache addresses;
   uint64_t thread_id = 0;
   uv_loop_t* loop = nullptr;
@@ -167,20 +153,14 @@ class Environment {
   ReceiveArena& Arena();
   ReceiveSlab slab;
   SendArena send_arena;
-  // Scratch for strings of a gathered send; cleared per send.
-  std::vector<char> send_text;
-  // The field names of a sendBatch message as JS strings, made once: looking a property up
-  // by a C string makes and internalizes the name on every call.
-  enum MessageKey : uint32_t { kKeyData, kKeyAddress, kKeyPort, kKeyAncillary, kMessageKeys };
-  Napi::Reference<Napi::Array> message_keys;
-  // kMaxBatch send records (SendRecordField), filled by the facade before each send call, and
-  // one more that it checks a batch's messages into (never read here).
-  Napi::Reference<Napi::Int32Array> send_records_ref;
-  int32_t* send_records = nullptr;
 
  private:
   static void BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg);
+  static void CountTurn(uv_check_t* check);
+  napi_env env_;
+  napi_ref shared_ = nullptr;
   std::unique_ptr<ReceiveArena> arena_;
+  uv_check_t* turns_ = nullptr;
   napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
 };
 

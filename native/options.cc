@@ -43,6 +43,16 @@ OptionRow Doubled(OptionRow row) {
   return row;
 }
 
+OptionRow Ancillary(OptionRow row) {
+  row.ancillary = true;
+  return row;
+}
+
+OptionRow RestoredThrough(OptionRow row, OptionSite restore) {
+  row.restore = restore;
+  return row;
+}
+
 OptionRow ReadAs(OptionRow row, OptionSite inet, OptionSite inet6, OptionSite local) {
   row.read_inet = inet;
   row.read_inet6 = inet6;
@@ -55,8 +65,10 @@ constexpr int64_t kIntMax = 0x7fffffff;
 std::vector<OptionRow> BuildTable() {
   return {
       Flag("broadcast", Sock(SO_BROADCAST), Sock(SO_BROADCAST)),
-      Doubled(Number("recbuf", Sock(SO_RCVBUF), Sock(SO_RCVBUF), Sock(SO_RCVBUF), 1, kIntMax / 2)),
-      Doubled(Number("sndbuf", Sock(SO_SNDBUF), Sock(SO_SNDBUF), Sock(SO_SNDBUF), 1, kIntMax / 2)),
+      RestoredThrough(Doubled(Number("recbuf", Sock(SO_RCVBUF), Sock(SO_RCVBUF), Sock(SO_RCVBUF), 1, kIntMax / 2)),
+                      Sock(SO_RCVBUFFORCE)),
+      RestoredThrough(Doubled(Number("sndbuf", Sock(SO_SNDBUF), Sock(SO_SNDBUF), Sock(SO_SNDBUF), 1, kIntMax / 2)),
+                      Sock(SO_SNDBUFFORCE)),
       Flag("reuseaddr", Sock(SO_REUSEADDR), Sock(SO_REUSEADDR), Sock(SO_REUSEADDR)),
       Flag("reuseport", Sock(SO_REUSEPORT), Sock(SO_REUSEPORT), Sock(SO_REUSEPORT)),
       // Linux's SO_REUSEPORT already balances the load, as inet documents.
@@ -65,9 +77,9 @@ std::vector<OptionRow> BuildTable() {
       Number("tos", Ip(IP_TOS), Ip(IP_TOS), kNone, 0, 255),
       Number("tclass", kNone, Ip6(IPV6_TCLASS), kNone, -1, 255),
       Number("ttl", Ip(IP_TTL), Ip(IP_TTL), kNone, 1, 255),
-      Flag("recvtos", Ip(IP_RECVTOS), Ip(IP_RECVTOS)),
-      Flag("recvtclass", kNone, Ip6(IPV6_RECVTCLASS)),
-      Flag("recvttl", Ip(IP_RECVTTL), Ip(IP_RECVTTL)),
+      Ancillary(Flag("recvtos", Ip(IP_RECVTOS), Ip(IP_RECVTOS))),
+      Ancillary(Flag("recvtclass", kNone, Ip6(IPV6_RECVTCLASS))),
+      Ancillary(Flag("recvttl", Ip(IP_RECVTTL), Ip(IP_RECVTTL))),
       Flag("dontroute", Sock(SO_DONTROUTE), Sock(SO_DONTROUTE)),
       Row("multicast_if", ValueKind::kMulticastIf, Ip(IP_MULTICAST_IF), Ip6(IPV6_MULTICAST_IF), kNone, 0, kIntMax),
       Flag("multicast_loop", Ip(IP_MULTICAST_LOOP), Ip6(IPV6_MULTICAST_LOOP)),
@@ -84,31 +96,33 @@ std::vector<OptionRow> BuildTable() {
               "add_source_membership"),
       Flag("ipv6_v6only", kNone, Ip6(IPV6_V6ONLY)),
       Row("bind_to_device", ValueKind::kInterfaceName, Sock(SO_BINDTODEVICE), Sock(SO_BINDTODEVICE), kNone),
-      Flag("pktinfo", Ip(IP_PKTINFO), Ip6(IPV6_RECVPKTINFO)),
-      Flag("recvorigdstaddr", Ip(IP_RECVORIGDSTADDR), Ip6(IPV6_RECVORIGDSTADDR)),
-      Flag("timestamp", Sock(SO_TIMESTAMPNS), Sock(SO_TIMESTAMPNS), Sock(SO_TIMESTAMPNS)),
-      Flag("rxq_ovfl", Sock(SO_RXQ_OVFL), Sock(SO_RXQ_OVFL), Sock(SO_RXQ_OVFL)),
-      Flag("gro", Udp(UDP_GRO), Udp(UDP_GRO)),
+      Ancillary(Flag("pktinfo", Ip(IP_PKTINFO), Ip6(IPV6_RECVPKTINFO))),
+      Ancillary(Flag("recvorigdstaddr", Ip(IP_RECVORIGDSTADDR), Ip6(IPV6_RECVORIGDSTADDR))),
+      Ancillary(Flag("timestamp", Sock(SO_TIMESTAMPNS), Sock(SO_TIMESTAMPNS), Sock(SO_TIMESTAMPNS))),
+      Ancillary(Flag("rxq_ovfl", Sock(SO_RXQ_OVFL), Sock(SO_RXQ_OVFL), Sock(SO_RXQ_OVFL))),
+      Ancillary(Flag("gro", Udp(UDP_GRO), Udp(UDP_GRO))),
       Number("segment", Udp(UDP_SEGMENT), Udp(UDP_SEGMENT), kNone, 0, 65535),
       Flag("recverr", Ip(IP_RECVERR), Ip6(IPV6_RECVERR)),
-      Row("mtu_discover", ValueKind::kMtuDiscover, Ip(IP_MTU_DISCOVER), Ip6(IPV6_MTU_DISCOVER), kNone),
+      // IP_PMTUDISC_DONT (0) to IP_PMTUDISC_OMIT (5), the same numbers for IPv6.
+      Row("mtu_discover", ValueKind::kMtuDiscover, Ip(IP_MTU_DISCOVER), Ip6(IPV6_MTU_DISCOVER), kNone, 0, 5),
       Flag("freebind", Ip(IP_FREEBIND), Ip6(IPV6_FREEBIND)),
       Flag("transparent", Ip(IP_TRANSPARENT), Ip6(IPV6_TRANSPARENT)),
       Number("mark", Sock(SO_MARK), Sock(SO_MARK), Sock(SO_MARK), 0, 0xffffffffLL),
       Number("busy_poll", Sock(SO_BUSY_POLL), Sock(SO_BUSY_POLL), kNone, 0, kIntMax),
       Number("incoming_cpu", Sock(SO_INCOMING_CPU), Sock(SO_INCOMING_CPU), Sock(SO_INCOMING_CPU), -1, kIntMax),
-      Doubled(ReadAs(Number("rcvbufforce", Sock(SO_RCVBUFFORCE), Sock(SO_RCVBUFFORCE), Sock(SO_RCVBUFFORCE), 1, kIntMax / 2),
-             Sock(SO_RCVBUF), Sock(SO_RCVBUF), Sock(SO_RCVBUF))),
-      Doubled(ReadAs(Number("sndbufforce", Sock(SO_SNDBUFFORCE), Sock(SO_SNDBUFFORCE), Sock(SO_SNDBUFFORCE), 1, kIntMax / 2),
-             Sock(SO_SNDBUF), Sock(SO_SNDBUF), Sock(SO_SNDBUF))),
-      Flag("recvhoplimit", kNone, Ip6(IPV6_RECVHOPLIMIT)),
+      RestoredThrough(
+          Doubled(ReadAs(Number("rcvbufforce", Sock(SO_RCVBUFFORCE), Sock(SO_RCVBUFFORCE), Sock(SO_RCVBUFFORCE), 1, kIntMax / 2),
+                         Sock(SO_RCVBUF), Sock(SO_RCVBUF), Sock(SO_RCVBUF))),
+          Sock(SO_RCVBUFFORCE)),
+      RestoredThrough(
+          Doubled(ReadAs(Number("sndbufforce", Sock(SO_SNDBUFFORCE), Sock(SO_SNDBUFFORCE), Sock(SO_SNDBUFFORCE), 1, kIntMax / 2),
+                         Sock(SO_SNDBUF), Sock(SO_SNDBUF), Sock(SO_SNDBUF))),
+          Sock(SO_SNDBUFFORCE)),
+      Ancillary(Flag("recvhoplimit", kNone, Ip6(IPV6_RECVHOPLIMIT))),
       Number("unicast_hops", kNone, Ip6(IPV6_UNICAST_HOPS), kNone, -1, 255),
       Number("multicast_hops", kNone, Ip6(IPV6_MULTICAST_HOPS), kNone, -1, 255),
   };
 }
-
-const char* const kMtuModes[] = {"dont", "want", "do", "probe", "interface", "omit"};
-constexpr int kMtuModeCount = sizeof(kMtuModes) / sizeof(kMtuModes[0]);
 
 template <typename T>
 void PutBytes(const T& value, std::vector<uint8_t>* out) {
@@ -199,6 +213,7 @@ OptionStatus EncodeOption(const OptionRow& row, int family, const OptionInput& i
       PutBytes(static_cast<int>(input.integer != 0), out);
       return OptionStatus::kOk;
     case ValueKind::kInt:
+    case ValueKind::kMtuDiscover:
       if (input.integer < row.min || input.integer > row.max) return OptionStatus::kBadValue;
       PutBytes(static_cast<int>(static_cast<uint32_t>(input.integer)), out);
       return OptionStatus::kOk;
@@ -206,14 +221,6 @@ OptionStatus EncodeOption(const OptionRow& row, int family, const OptionInput& i
       if (input.text.size() >= IFNAMSIZ || input.text.find('\0') != std::string::npos) return OptionStatus::kBadValue;
       out->assign(input.text.begin(), input.text.end());
       return OptionStatus::kOk;
-    case ValueKind::kMtuDiscover:
-      for (int mode = 0; mode < kMtuModeCount; mode++) {
-        if (input.text == kMtuModes[mode]) {
-          PutBytes(mode, out);
-          return OptionStatus::kOk;
-        }
-      }
-      return OptionStatus::kBadValue;
     case ValueKind::kMulticastIf:
       if (family == AF_INET) {
         in_addr interface;
@@ -240,7 +247,7 @@ size_t ReadSize(const OptionRow& row, int family) {
 OptionStatus DecodeOption(const OptionRow& row, int family, const uint8_t* data, size_t size, OptionOutput* out) {
   *out = OptionOutput{};
   if (row.kind == ValueKind::kInterfaceName) {
-    out->type = OptionOutput::Type::kText;
+    out->is_text = true;
     if (size > 0) out->text.assign(reinterpret_cast<const char*>(data), strnlen(reinterpret_cast<const char*>(data), size));
     return OptionStatus::kOk;
   }
@@ -248,7 +255,7 @@ OptionStatus DecodeOption(const OptionRow& row, int family, const uint8_t* data,
     if (size < sizeof(in_addr)) return OptionStatus::kBadValue;
     char text[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, data, text, sizeof(text));
-    out->type = OptionOutput::Type::kText;
+    out->is_text = true;
     out->text = text;
     return OptionStatus::kOk;
   }
@@ -263,16 +270,13 @@ OptionStatus DecodeOption(const OptionRow& row, int family, const uint8_t* data,
   }
   switch (row.kind) {
     case ValueKind::kBool:
-      out->type = OptionOutput::Type::kBool;
       out->integer = value != 0;
       return OptionStatus::kOk;
     case ValueKind::kMtuDiscover:
-      if (value < 0 || value >= kMtuModeCount) return OptionStatus::kBadValue;
-      out->type = OptionOutput::Type::kText;
-      out->text = kMtuModes[value];
+      if (value < row.min || value > row.max) return OptionStatus::kBadValue;
+      out->integer = value;
       return OptionStatus::kOk;
     default:
-      out->type = OptionOutput::Type::kInt;
       out->integer = row.max > kIntMax ? static_cast<int64_t>(static_cast<uint32_t>(value)) : value;
       return OptionStatus::kOk;
   }

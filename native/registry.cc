@@ -50,6 +50,14 @@ std::shared_ptr<SocketState> FindSocket(uint64_t id) {
   return it == Sockets().end() ? nullptr : it->second;
 }
 
+bool HasDescriptor(int fd) {
+  std::lock_guard<std::mutex> lock(Lock());
+  for (const auto& [id, state] : Sockets()) {
+    if (state->fd == fd && !state->closed.load()) return true;
+  }
+  return false;
+}
+
 std::vector<std::shared_ptr<SocketState>> SocketsOwnedBy(uint64_t thread_id) {
   std::lock_guard<std::mutex> lock(Lock());
   std::vector<std::shared_ptr<SocketState>> owned;

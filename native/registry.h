@@ -14,6 +14,8 @@ namespace registry {
 void AddSocket(const std::shared_ptr<SocketState>& state);
 void RemoveSocket(uint64_t id);
 std::shared_ptr<SocketState> FindSocket(uint64_t id);
+// Whether an open socket of this process's sockets has descriptor `fd`.
+bool HasDescriptor(int fd);
 // Open sockets whose owner is `thread_id`.
 std::vector<std::shared_ptr<SocketState>> SocketsOwnedBy(uint64_t thread_id);
 

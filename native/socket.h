@@ -1,5 +1,6 @@
-// A datagram socket: descriptor lifecycle, the system calls, and readiness on the
-// libuv loop of the environment that uses it.
+// A datagram socket: the kernel socket shared across threads (SocketState) and one
+// thread's handle on it (NativeSocket), whose methods make the system calls. Every method
+// takes plain data the facade has already checked (protocol.h) and returns failures as data.
 #pragma once
 #include <napi.h>
 #include <uv.h>
@@ -7,10 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 
 #include "address.h"
+#include "readiness.h"
 
 namespace abyss {
 
@@ -51,13 +52,14 @@ struct SocketState {
 class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
  public:
   static Napi::Function Define(Napi::Env env);
-  NativeSocket(const Napi::CallbackInfo& info);
+  explicit NativeSocket(const Napi::CallbackInfo& info);
   ~NativeSocket() override;
 
   // The environment is going away: stop watching, close what this thread owns.
-  // `on_closed` gets the poll handle with `data` set to `closed_data`.
-  // True when a poll handle is closing and `on_closed` will be called.
+  // True when a handle is closing and `on_closed` will be called with `data` = `closed_data`.
   bool Detach(uv_close_cb on_closed, void* closed_data);
+  // The descriptor is ready (or failed, `err`): hands it to the facade's readiness callback.
+  void Dispatch(int events, int err);
 
  private:
   Napi::Value Id(const Napi::CallbackInfo& info);
@@ -65,54 +67,55 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value Family(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
   Napi::Value CounterView(const Napi::CallbackInfo& info);
-  void Bind(const Napi::CallbackInfo& info);
-  void Connect(const Napi::CallbackInfo& info);
-  Napi::Value Sockname(const Napi::CallbackInfo& info);
-  Napi::Value Peername(const Napi::CallbackInfo& info);
-  Napi::Value EndName(Napi::Env env, const char* operation, const char* syscall, int (*name)(int, sockaddr*, socklen_t*));
-  void Setopts(const Napi::CallbackInfo& info);
-  Napi::Value Getopt(const Napi::CallbackInfo& info);
-  Napi::Value Recv(const Napi::CallbackInfo& info);
-  Napi::Value RecvError(const Napi::CallbackInfo& info);
-  Napi::Value Send(const Napi::CallbackInfo& info);
-  Napi::Value SendBatch(const Napi::CallbackInfo& info);
-  void Watch(const Napi::CallbackInfo& info);
-  void Close(const Napi::CallbackInfo& info);
-  void HandOver(const Napi::CallbackInfo& info);
+
+  // Lifecycle and ownership (socket.cc).
+  Napi::Value Open(const Napi::CallbackInfo& info);
+  Napi::Value OpenDescriptor(const Napi::CallbackInfo& info);
+  Napi::Value Adopt(const Napi::CallbackInfo& info);
+  Napi::Value HandOver(const Napi::CallbackInfo& info);
   void Reap(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+  Napi::Value Watch(const Napi::CallbackInfo& info);
+  void KeepAlive(const Napi::CallbackInfo& info);
+
+  // Addresses, options and statistics (socket.cc).
+  Napi::Value Bind(const Napi::CallbackInfo& info);
+  Napi::Value Connect(const Napi::CallbackInfo& info);
+  Napi::Value Name(const Napi::CallbackInfo& info);
+  Napi::Value Setopts(const Napi::CallbackInfo& info);
+  Napi::Value Getopt(const Napi::CallbackInfo& info);
+  Napi::Value GetoptRaw(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
-  void Adopt(Napi::Env env, uint64_t id);
-  // Errors made while it lives are of the TransportError class of the facade copy (and so
-  // the realm) that made this socket.
-  class ErrorRealm {
-   public:
-    explicit ErrorRealm(NativeSocket* socket);
-    ~ErrorRealm();
+  // Receiving (receive.cc).
+  Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value RecvError(const Napi::CallbackInfo& info);
+  int ReceiveLocal(napi_env env, int max, napi_value* bytes);
 
-   private:
-    Environment* environment_;
-    Napi::FunctionReference* saved_;
-  };
+  // Sending (send.cc).
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  // The destination of a send: an IP literal and port, or a unix path (port ignored).
+  bool ParseDestination(napi_env env, napi_value text, uint32_t port, SocketAddress* out);
 
-  // Throws `closed` or `not_owner` unless this thread may change the socket.
-  void RequireOwner(Napi::Env env, const char* operation) const;
-  void RequireOpen(Napi::Env env, const char* operation) const;
-  SocketAddress ParseDestination(Napi::Env env, Napi::Value address, Napi::Value port, const char* operation);
-  bool StopWatching(uv_close_cb on_closed, void* closed_data);
-  static void OnReady(uv_poll_t* poll, int status, int events);
+  // Owned by this thread and open: what every changing call assumes (the facade checks it).
+  bool Usable() const;
+  int Fail(int syscall, int err);
 
   std::shared_ptr<SocketState> state_;
   Environment* environment_ = nullptr;
-  Napi::FunctionReference error_class_;
-  uv_poll_t* poll_ = nullptr;
-  int watched_ = 0;
+  Watcher watcher_;
+  // The facade holds this socket strongly while it waits for it (Watch's `busy`).
+  bool held_ = false;
+  // Waiting keeps the loop alive unless the program unref'd the socket.
+  bool keep_loop_alive_ = true;
   // UDP_SEGMENT works on this socket's path until the kernel says otherwise.
   bool gso_ = true;
+  // A server answers the same peers again and again: the last destination parsed.
   SocketAddress last_destination_;
   char last_destination_text_[64] = {};
   size_t last_destination_length_ = SIZE_MAX;
-  uint16_t last_destination_port_ = 0;
+  uint32_t last_destination_port_ = 0;
 };
 
 }  // namespace abyss

@@ -10,8 +10,10 @@ const outcome = (promise) => promise.then((d) => ({ data: String(d.data) }), (er
 async function main() {
   const receiver = UDP.open(0, { ip: 'loopback' });
   const port = UDP.sockname(receiver).port;
-  // recvmmsg 1 fails at once; 2 finds nothing, so the recv waits.
+  // recvmmsg 1 fails at once; 2 finds nothing, so the recv waits. (A socket reads the kernel
+  // once per turn of the loop: the second recv comes a turn later, so that it reads.)
   const atOnce = await outcome(UDP.recv(receiver, 0, 2000));
+  await new Promise((resolve) => setImmediate(resolve));
   const waiting = outcome(UDP.recv(receiver, 0, 5000));
   // recvmmsg 3 is the read on readiness: it fails, and the datagram stays in the kernel.
   // From Python, outside the shim, which would fail a node:dgram peer's sendmsg too.

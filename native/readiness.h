@@ -1,0 +1,60 @@
+// Readiness of one socket on its thread's libuv loop.
+//
+// Normally a level-triggered uv_poll on the socket: whatever the facade leaves unread is
+// reported again on the next turn of the loop, so the facade can read one batch per turn and
+// still never lose a wakeup.
+//
+// A pending socket error (POLLERR: an ICMP error on a connected socket, or on any socket with
+// IP_RECVERR) makes libuv stop the poll and call back with a status. The error is read
+// (SO_ERROR, which clears it), handed to the facade, and the poll restarts. With IP_RECVERR,
+// though, POLLERR stays raised for as long as the error queue holds entries, and a
+// level-triggered poll would report it on every turn: a CPU spinning while the application
+// has not drained the queue. While the queue is not empty the socket is therefore watched
+// through an epoll set of its own in edge-triggered mode, whose descriptor the loop polls:
+// only something new (a datagram, an error, room to send) wakes it. When a read leaves
+// datagrams queued, the set is re-armed (EPOLL_CTL_MOD looks at readiness again), as the
+// level-triggered poll would have reported them. Once the queue is empty, back to level.
+#pragma once
+#include <uv.h>
+
+namespace abyss {
+
+class NativeSocket;
+
+class Watcher {
+ public:
+  explicit Watcher(NativeSocket* owner) : owner_(owner) {}
+
+  // Watches `fd` for `events` (UV_READABLE | UV_WRITABLE; 0 stops); 0 or -errno.
+  int Watch(uv_loop_t* loop, int fd, int events);
+  // Whether this watch keeps the loop alive (the facade waits for something).
+  void KeepLoopAlive(bool alive);
+  // Whether the last read left datagrams in the kernel.
+  void LeftQueued(bool queued) { left_queued_ = queued; }
+  // The error queue was found empty: back to the level-triggered poll.
+  void ErrorQueueDrained();
+  // Stops watching. True when a handle is closing: `on_closed` gets it with `data` = `data`.
+  bool Stop(uv_close_cb on_closed, void* data);
+
+ private:
+  static void OnLevel(uv_poll_t* poll, int status, int events);
+  static void OnEdge(uv_poll_t* poll, int status, int events);
+  // A poll handle on `fd`, started for `events` with `callback`; 0 or -errno.
+  int StartPoll(int fd, int events, uv_poll_cb callback);
+  void ClosePoll();
+  void EnterEdge();
+  void LeaveEdge();
+  void ApplyKeepAlive();
+
+  NativeSocket* owner_;
+  uv_loop_t* loop_ = nullptr;
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  // The edge-triggered epoll set while the error queue is not empty; -1 otherwise.
+  int edge_fd_ = -1;
+  int events_ = 0;
+  bool alive_ = false;
+  bool left_queued_ = false;
+};
+
+}  // namespace abyss
