@@ -286,6 +286,8 @@ interface Waiter {
   /** performance.now() when it times out; Infinity: never (or a zero timeout, see immediate). */
   deadline: number;
   immediate?: NodeJS.Immediate;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 interface PendingSend {
@@ -457,7 +459,23 @@ function take(state: State, numBytes: number, batch: number): RecvData | RecvDat
 
 function settle(waiter: Waiter): Waiter {
   if (waiter.immediate) clearImmediate(waiter.immediate);
+  if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
   return waiter;
+}
+
+function checkSignal(options: unknown, operation: string): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  const signal = isPlainObject(options) ? options.signal : undefined;
+  if (!isPlainObject(options) || (signal !== undefined && !(signal instanceof AbortSignal))) {
+    throw badarg(operation, `options must be { signal?: AbortSignal }, got ${show(options)}`);
+  }
+  return signal as AbortSignal | undefined;
+}
+
+function abortedError(operation: string, signal: AbortSignal): TransportError {
+  const error = new TransportError('aborted', `${operation}: aborted`);
+  (error as Error).cause = signal.reason;
+  return error;
 }
 
 function serveWaiters(state: State): void {
@@ -555,13 +573,16 @@ function expire(state: State): void {
   if (next !== Infinity) armBy(state, next);
 }
 
-function receive(socket: unknown, numBytes: number, batch: number, timeout: unknown): Promise<RecvData | RecvData[]> {
+function receive(socket: unknown, numBytes: number, batch: number, timeout: unknown, options: unknown): Promise<RecvData | RecvData[]> {
   const operation = batch ? 'recvBatch' : 'recv';
   let state: State;
   let wait: number;
+  let signal: AbortSignal | undefined;
   try {
     state = openState(socket, operation);
     wait = checkTimeout(timeout, operation);
+    signal = checkSignal(options, operation);
+    if (signal?.aborted) throw abortedError(operation, signal);
     if (state.waiters.length === 0 && queued(state) > 0) return Promise.resolve(take(state, numBytes, batch));
   } catch (error) {
     return Promise.reject(error);
@@ -578,6 +599,11 @@ function receive(socket: unknown, numBytes: number, batch: number, timeout: unkn
       });
     } else if (wait !== Infinity) {
       armBy(state, waiter.deadline);
+    }
+    if (signal) {
+      waiter.signal = signal;
+      waiter.onAbort = () => withdraw(state, waiter, abortedError(operation, signal));
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
     state.waiters.push(waiter);
     if (queued(state) > 0) scheduleServe(state);
@@ -1248,16 +1274,16 @@ export const DgramUDP = {
     if (target === threadId) return;
     throw enotsup('controllingProcess', 'a node:dgram socket cannot move to another thread');
   },
-  recv(socket: DgramSocket, numBytes: number, timeout: Timeout): Promise<RecvData> {
+  recv(socket: DgramSocket, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData> {
     try {
-      return receive(socket, checkCount(numBytes, 0, 'recv', 'numBytes'), 0, timeout) as Promise<RecvData>;
+      return receive(socket, checkCount(numBytes, 0, 'recv', 'numBytes'), 0, timeout, options) as Promise<RecvData>;
     } catch (error) {
       return Promise.reject(error);
     }
   },
-  recvBatch(socket: DgramSocket, max: number, timeout: Timeout): Promise<RecvData[]> {
+  recvBatch(socket: DgramSocket, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData[]> {
     try {
-      return receive(socket, 0, checkCount(max, 1, 'recvBatch', 'max'), timeout) as Promise<RecvData[]>;
+      return receive(socket, 0, checkCount(max, 1, 'recvBatch', 'max'), timeout, options) as Promise<RecvData[]>;
     } catch (error) {
       return Promise.reject(error);
     }

@@ -232,6 +232,20 @@ describe('recv', () => {
     expect((await rejection(() => U.recv(socket, 0, 0))).reason).toBe('closed');
   });
 
+  test("an AbortSignal withdraws a waiting recv or recvBatch at once ('aborted'), without consuming a datagram", async () => {
+    const socket = listen();
+    const controller = new AbortController();
+    const aborted = [U.recv(socket, 0, 5000, { signal: controller.signal }), U.recvBatch(socket, 4, 'infinity', { signal: controller.signal })];
+    const next = U.recv(socket, 0, 2000);
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    for (const promise of aborted) expect((await rejection(() => promise, 500)).reason).toBe('aborted');
+    const sender = listen();
+    await U.send(sender, '127.0.0.1', portOf(socket), 'kept');
+    expect(String((await next).data)).toBe('kept');
+    expect((await rejection(() => U.recv(socket, 0, 1000, { signal: AbortSignal.abort() }))).reason).toBe('aborted');
+    expect((await rejection(() => U.recvBatch(socket, 2, 1000, { signal: 'x' } as never))).reason).toBe('badarg');
+  });
+
   test('bad arguments reject badarg (no throw)', async () => {
     const socket = listen();
     for (const call of [

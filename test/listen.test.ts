@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -215,6 +215,20 @@ describe('ipv6_v6only', () => {
   });
 });
 
+describe('netns', () => {
+  test('a FIFO is no network namespace: einval at once, never a thread blocked in open(2)', () => {
+    const dir = tempDir();
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // In a process of its own: a blocked open would hang it, not this test file.
+    const child = spawnSync(process.execPath, ['-e', `
+      const { UDP } = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+      try { UDP.listen(0, { netns: ${JSON.stringify(fifo)} }); console.log('opened'); } catch (error) { console.log(error.reason); }`],
+    { encoding: 'utf8', timeout: 5000 });
+    expect({ output: child.stdout.trim(), signal: child.signal }).toEqual({ output: 'einval', signal: null });
+  });
+});
+
 describe('fd: adopting an already open datagram socket', () => {
   test('a socket made by another program (Python, inherited) is adopted: same port, same descriptor, it works', async () => {
     const script = path.join(__dirname, 'scripts', 'adopt-child.js');
@@ -250,6 +264,12 @@ describe('fd: adopting an already open datagram socket', () => {
       child.kill('SIGKILL');
       client.close();
     }
+  });
+
+  test("a descriptor a socket of this package already has is badarg: two sockets would share it", () => {
+    const socket = listen(0, { ip: '127.0.0.1' });
+    expectThrows(() => UDP.listen(0, { fd: socket.fd }), 'badarg', { message: /already a socket of this package/ });
+    expect(UDP.sockname(socket)).toMatchObject({ address: '127.0.0.1' });
   });
 
   test('adopting a descriptor that is not a socket fails with enotsock', () => {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { UDP, type Socket, type SocketOptions } from '../lib';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
 import { closeAll, expectRejects, expectThrows, listen } from './helpers/sockets';
@@ -150,6 +151,38 @@ describe('setopts is all or nothing', () => {
     expect(error.syscall).toBe('setsockopt');
     expect(error.message).toMatch(/setopts/);
     expect(error.message).toMatch(/bind_to_device/);
+  });
+});
+
+describe('setopts undoes exactly what it changed', () => {
+  test('a receive buffer forced past rmem_max (rcvbufforce) is put back as it was, not clamped by SO_RCVBUF', () => {
+    const rmemMax = Number(fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    const socket = listen(0, { ip: '127.0.0.1', rcvbufforce: 4 * rmemMax });
+    const forced = UDP.getopts(socket, ['recbuf']).recbuf!;
+    expect(forced).toBe(8 * rmemMax);
+    expectThrows(() => UDP.setopts(socket, { recbuf: 4096, bind_to_device: 'nosuchdev0' }), 'enodev');
+    expect(UDP.getopts(socket, ['recbuf'])).toEqual({ recbuf: forced });
+  });
+});
+
+describe('values are read once, before any system call', () => {
+  test('a raw option value whose getter changes its type after the first read: set from that read', () => {
+    const socket = socket4();
+    let reads = 0;
+    const priority = Buffer.alloc(4);
+    priority.writeInt32LE(6);
+    const raw = { level: 1, option: 12, get value(): unknown { return reads++ === 0 ? priority : 5; } };
+    UDP.setopts(socket, { raw: raw as never });
+    expect(reads).toBe(1);
+    expect(UDP.getopts(socket, ['priority'])).toEqual({ priority: 6 });
+  });
+
+  test('an interface or group address with a NUL byte inside is badarg, as every address is', () => {
+    const socket = socket4();
+    expectThrows(() => UDP.setopts(socket, { multicast_if: '127.0.0.1\0junk' }), 'badarg');
+    expectThrows(() => UDP.setopts(socket, { add_membership: ['224.0.0.9\0junk', '0.0.0.0'] }), 'badarg');
+    expectThrows(() => UDP.setopts(socket, { add_membership: ['224.0.0.9', '0.0.0.0\0junk'] }), 'badarg');
+    expectThrows(() => UDP.setopts(socket, { add_source_membership: ['232.1.1.1', '0.0.0.0', '10.0.0.1\0junk'] }), 'badarg');
   });
 });
 

@@ -189,4 +189,36 @@ describe('controllingProcess and adopt', () => {
     expect(new Set(all).size).toBe(total);
     expect(all).toEqual(Array.from({ length: total }, (_, i) => `n${i}`));
   });
+
+  test('datagrams read ahead travel with the ref through postMessage: each delivered once, in order, as Buffers', async () => {
+    const socket = open();
+    const worker = adopter(`
+      const seen = [];
+      for (let i = 0; i < 14; i++) {
+        const d = await UDP.recv(socket, 0, 3000);
+        seen.push({ text: String(d.data), buffer: Buffer.isBuffer(d.data), port: d.port, address: d.address });
+      }
+      parentPort.postMessage({ seen });`);
+    workers.push(worker);
+    await ready(worker);
+    const client = await peer();
+    peers.push(client);
+    const port = portOf(socket);
+    const sendAll = async (texts: string[]) => {
+      for (const text of texts) await new Promise((resolve) => client.send(text, port, '127.0.0.1', resolve));
+    };
+    await sendAll(Array.from({ length: 10 }, (_, i) => `early${i}`));
+    // One recv reads the ten ahead: nine wait in this thread's queue.
+    expect(String((await UDP.recv(socket, 0, 2000)).data)).toBe('early0');
+    UDP.controllingProcess(socket, worker);
+    expect(socket.ref.carry).toHaveLength(9);
+    worker.postMessage({ ref: socket.ref });
+    await sendAll(Array.from({ length: 5 }, (_, i) => `late${i}`));
+    const [message] = await once(worker, 'message');
+    const clientPort = client.address().port;
+    expect(message).toEqual({
+      seen: [...Array.from({ length: 9 }, (_, i) => `early${i + 1}`), ...Array.from({ length: 5 }, (_, i) => `late${i}`)]
+        .map((text) => ({ text, buffer: true, port: clientPort, address: '127.0.0.1' })),
+    });
+  });
 });

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { UDP, type BatchMessage, type Socket } from '../lib';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
@@ -209,6 +211,15 @@ describe('iodata', () => {
 });
 
 describe('send errors', () => {
+  test("a destination is the whole string: after a send to '127.0.0.1', '127.0.0.\\u0131' is badarg, not the same address", async () => {
+    const { socket } = client();
+    await UDP.send(socket, '127.0.0.1', receiver.port, 'first');
+    await expectRejects(() => UDP.send(socket, '127.0.0.\u0131', receiver.port, 'second'), 'badarg');
+    await expectRejects(() => UDP.sendBatch(socket, [{ address: '127.0.0.\u0131', port: receiver.port, data: 'third' }]), 'badarg');
+    expect(String((await receiver.recv(3000)).data)).toBe('first');
+    await receiver.expectNone(50);
+  });
+
   test("a 70000-byte datagram rejects 'emsgsize' from the send system call and counts nothing", async () => {
     const { socket } = client();
     const error = await expectRejects(() => UDP.send(socket, '127.0.0.1', receiver.port, Buffer.alloc(70000)), 'emsgsize');
@@ -348,6 +359,37 @@ describe('sendBatch', () => {
     expect(await UDP.sendBatch(socket, messages)).toBe(2);
     expect((await receiver.recv(3000)).data.length).toBe(0);
     expect((await receiver.recv(3000)).data).toEqual(Buffer.from(kept));
+  });
+
+  test('a message of more pieces than IOV_MAX (1500) is one datagram, byte-exact, among the others', async () => {
+    const { socket } = client();
+    const pieces = Array.from({ length: 1500 }, (_, i) => (i % 2 ? String.fromCharCode(97 + (i % 26)) : Buffer.from([i & 0xff])));
+    const expected = Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+    const message = (data: unknown) => ({ address: '127.0.0.1', port: receiver.port, data: data as string });
+    expect(await UDP.sendBatch(socket, [message('before'), message(pieces), message(['af', 'ter'])])).toBe(3);
+    expect(String((await receiver.recv(3000)).data)).toBe('before');
+    expect((await receiver.recv(3000)).data.equals(expected)).toBe(true);
+    expect(String((await receiver.recv(3000)).data)).toBe('after');
+  });
+
+  test('64 equal messages of 20 pieces each to one destination: 64 datagrams (a segmented send gathers at most IOV_MAX pieces)', async () => {
+    const { socket } = client();
+    const messages = Array.from({ length: 64 }, (_, m) => ({
+      address: '127.0.0.1',
+      port: receiver.port,
+      data: Array.from({ length: 20 }, (_, i) => Buffer.alloc(10, (m * 20 + i) & 0xff)),
+    }));
+    expect(await UDP.sendBatch(socket, messages)).toBe(64);
+    for (let m = 0; m < 64; m++) {
+      const expected = Buffer.concat(messages[m].data);
+      expect((await receiver.recv(3000)).data.equals(expected)).toBe(true);
+    }
+  });
+
+  test('after a lot of batch traffic, a message of many pieces keeps no scratch from it (a process of its own)', () => {
+    const child = spawnSync(process.execPath, [path.join(__dirname, 'scripts', 'scratch.js')], { encoding: 'utf8', timeout: 60000 });
+    expect(child.signal).toBeNull();
+    expect(JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}')).toEqual({ sentBytes: 300 * 64 * 60000, arrived: true, grewLittle: true });
   });
 
   test('an empty batch resolves 0', async () => {

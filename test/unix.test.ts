@@ -54,6 +54,38 @@ describe('unix datagram sockets ({ local: path })', () => {
     expect(await UDP.recv(socket, 0, 3000)).toStrictEqual({ address: 'unspec', port: 0, data: Buffer.from('anonymous') });
   });
 
+  test("an unnamed sender after an IPv6 one, in the same thread: 'unspec', never the other datagram's address", async () => {
+    const v6 = listen(0, { ip: '::1' });
+    const v6peer = await peer.bind('inet6', '::1');
+    await v6peer.send('::1', (UDP.sockname(v6) as { port: number }).port, 'from ::1');
+    expect((await UDP.recv(v6, 0, 3000)).address).toBe('::1');
+    const { socket, file } = local('server');
+    const sender = await peer.bindUnix();
+    await sender.send(file, 0, 'anonymous');
+    expect(await UDP.recvBatch(socket, 4, 3000)).toStrictEqual([{ address: 'unspec', port: 0, data: Buffer.from('anonymous') }]);
+  });
+
+  test('recvBatch reads queued unix datagrams as one batch, as UDP does', async () => {
+    const { socket, file } = local('server');
+    const sender = await peer.bindUnix(path.join(dir, 'py-sender'));
+    for (let i = 0; i < 8; i++) await sender.send(file, 0, `d${i}`);
+    const batch = await UDP.recvBatch(socket, 16, 3000);
+    expect(batch.map((d) => String(d.data))).toEqual(Array.from({ length: 8 }, (_, i) => `d${i}`));
+    expect(batch.every((d) => (d.address as { local: string }).local === path.join(dir, 'py-sender'))).toBe(true);
+  });
+
+  test('datagrams larger than a read slot among small ones: every one whole and in order', async () => {
+    const { socket, file } = local('server');
+    UDP.setopts(socket, { recbuf: 4 << 20 });
+    const sender = listen(0, { ip: { local: path.join(dir, 'sender') }, sndbuf: 4 << 20 });
+    const sizes = [10, 100000, 20, 30, 70000, 200000, 5];
+    for (const [i, size] of sizes.entries()) await UDP.send(sender, { local: file }, Buffer.alloc(size, i));
+    const got: Buffer[] = [];
+    while (got.length < sizes.length) for (const d of await UDP.recvBatch(socket, 16, 3000)) got.push(d.data);
+    expect(got.map((data) => data.length)).toEqual(sizes);
+    expect(got.every((data, i) => data.every((byte) => byte === i))).toBe(true);
+  });
+
   test('send(socket, { local: path }, data): the Python peer sees our path as sender', async () => {
     const { socket, file } = local('client');
     const receiver = await peer.bindUnix(path.join(dir, 'py-receiver'));
