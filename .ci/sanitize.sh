@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole jest suite against an AddressSanitizer + UndefinedBehaviorSanitizer build of the
-# addon (clang from Debian). Fails on a failing test or on any sanitizer report.
+# addon (clang from Debian). The build is node-gyp's own from binding.gyp, with clang and the
+# sanitizer flags added through the environment, so its sources, defines and flags cannot
+# drift from the shipped build's. Fails on a failing test or on any sanitizer report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -15,19 +17,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git ls-files -z | xargs -0 cp --parents -t "$work"
 ln -s "$root/node_modules" "$work/node_modules"
-mkdir -p "$work/build/Release"
-sources=$(python3 -c 'import ast,sys; print(" ".join(ast.literal_eval(open("binding.gyp").read())["targets"][0]["sources"]))')
-clang++ -shared -fPIC -std=c++17 -fexceptions -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=address,undefined -fno-sanitize-recover=undefined -shared-libsan \
-  `# vptr: node-addon-api's ObjectWrap casts this to the derived class inside its own constructor` \
-  -fno-sanitize=vptr \
-  -I"$(node -p 'require("path").join(process.execPath, "../../include/node")')" -I/usr/include/node \
-  -I"$(node -p 'require("node-addon-api").include_dir')" -DNAPI_VERSION=8 -DNODE_ADDON_API_DISABLE_DEPRECATED \
-  $sources -o "$work/build/Release/abyss_transport.node"
-nm -D "$work/build/Release/abyss_transport.node" | grep __asan_init >/dev/null || { echo "sanitize: the addon is not instrumented" >&2; exit 1; }
+cd "$work"
+# vptr: node-addon-api's ObjectWrap casts this to the derived class inside its own constructor
+# (and node-gyp builds without RTTI, which vptr checks need).
+sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-sanitize=vptr -shared-libsan"
+CC=clang CXX=clang++ \
+CFLAGS="-g -O1 -fno-omit-frame-pointer $sanitize" CXXFLAGS="-g -O1 -fno-omit-frame-pointer $sanitize" \
+LDFLAGS="$sanitize" JOBS=2 \
+  npx node-gyp rebuild >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; echo "sanitize: the build failed" >&2; exit 1; }
+addon=$work/build/Release/abyss_transport.node
+nm -D "$addon" | grep __asan_init >/dev/null || { echo "sanitize: the addon is not instrumented" >&2; exit 1; }
 
 log=$work/sanitize.log
-cd "$work"
 status=0
 LD_PRELOAD=$runtime \
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:verify_asan_link_order=0 \

@@ -8,3 +8,4 @@ clang++ "${flags[@]}" cmsg_decode.cc ../native/cmsg.cc -o bin/cmsg_decode
 clang++ "${flags[@]}" send_encode.cc ../native/cmsg.cc -o bin/send_encode
 clang++ "${flags[@]}" option_codec.cc ../native/options.cc -o bin/option_codec
 clang++ "${flags[@]}" address_parse.cc ../native/address.cc -o bin/address_parse
+clang++ "${flags[@]}" segments.cc ../native/segments.cc -o bin/segments

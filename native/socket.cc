@@ -182,9 +182,9 @@ int64_t InterfaceIndex(napi_env env, napi_value value) {
 
 // Fills `option` from setopts entry `entry`: [row, a, b, c] of plain values (see lib/options.ts).
 // False when an interface name names no interface.
-bool ReadEntry(napi_env env, napi_value entries, uint32_t entry, int family, EncodedOption* option) {
+bool ReadEntry(napi_env env, napi_value entries, size_t entry, int family, EncodedOption* option) {
   napi_value slots[4];
-  for (uint32_t i = 0; i < 4; i++) napi_get_element(env, entries, entry * 4 + i, &slots[i]);
+  for (uint32_t i = 0; i < 4; i++) napi_get_element(env, entries, static_cast<uint32_t>(entry * 4 + i), &slots[i]);
   int32_t row_index = -1;
   napi_get_value_int32(env, slots[0], &row_index);
   if (row_index < 0) {
@@ -554,11 +554,12 @@ Napi::Value NativeSocket::Name(const Napi::CallbackInfo& info) {
 Napi::Value NativeSocket::Setopts(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   napi_value entries = info[0];
-  uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+  const size_t count = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
   if (!Usable()) return Napi::Number::New(env, Fail(kSyscallSetsockopt, EBADF));
-  std::vector<EncodedOption> encoded(count);
-  for (uint32_t i = 0; i < count; i++) {
-    EncodedOption& option = encoded[i];
+  std::vector<EncodedOption> encoded;
+  encoded.reserve(count);
+  for (size_t i = 0; i < count; i++) {
+    EncodedOption& option = encoded.emplace_back();
     bool known = ReadEntry(env, entries, i, state_->family, &option);
     // The facade checked values and families against the same table; a failure here is an
     // interface name that names nothing (ENODEV), or a bug.

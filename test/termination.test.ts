@@ -19,6 +19,6 @@ test('24 workers, each terminated in the middle of sends, batches, receives, opt
   expect(run('workers')).toEqual({ status: 0, signal: null, result: { terminated: 24 }, stderr: '' });
 });
 
-test('a C++ exception inside a native call is an Error, and the socket is still open', () => {
+test('a C++ exception inside a native call (std::length_error) is an Error, and the socket is still open', () => {
   expect(run('allocation')).toEqual({ status: 0, signal: null, result: { thrown: true, open: true }, stderr: '' });
 });

@@ -2,8 +2,10 @@
 //  - `node terminate.js workers`: workers terminated in the middle of the package's calls
 //    (send, sendBatch, recv, options, statistics, listen and close, in a loop that never
 //    yields); each termination must end only that worker;
-//  - `node terminate.js allocation`: a C++ exception inside a native call (std::bad_alloc, a
-//    vector too long) reaches JavaScript as an Error instead of ending the process.
+//  - `node terminate.js allocation`: a C++ exception inside a native call (here a vector asked
+//    for more than it can ever hold, std::length_error; std::bad_alloc takes the same way, but
+//    under AddressSanitizer a failed allocation is the sanitizer's fatal report instead)
+//    reaches JavaScript as an Error instead of ending the process.
 // Prints one JSON line.
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
@@ -50,9 +52,9 @@ async function workers() {
 function allocation() {
   const socket = UDP.open(0, { ip: '127.0.0.1' });
   try {
-    // A setopts of 2**32 - 1 entries: the facade never asks that, so it is the test's way to
-    // make the native side allocate more than there is.
-    socket.native.setopts([], 2 ** 32 - 1);
+    // A setopts of 2**60 entries: the facade never asks that, so it is the test's way to make
+    // the native side throw in C++ (its vector of entries cannot reserve that many).
+    socket.native.setopts([], 2 ** 60);
     return { thrown: false };
   } catch (error) {
     return { thrown: error instanceof Error, open: !socket.closed };
