@@ -45,8 +45,8 @@ const allowed = [
   /^package\/dist\/index\.(mjs|d\.mts)$/,
   /^package\/prebuilds\/linux-(x64|arm64)\/abyss-transport\.glibc\.node$/,
 ];
-const libs = tracked.filter((f) => /^lib\/[^/]+\.ts$/.test(f) && !f.endsWith('.d.ts')).map((f) => f.slice(4, -3));
-for (const name of libs) allowed.push(new RegExp(`^package/dist/${name}\\.(js|d\\.ts)$`));
+const libs = tracked.filter((f) => /^lib\/.+\.ts$/.test(f) && !f.endsWith('.d.ts')).map((f) => f.slice(4, -3));
+for (const name of libs) allowed.push(new RegExp(`^package/dist/${name.replace(/\//g, '\\/')}\\.(js|d\\.ts)$`));
 const natives = tracked.filter((f) => /^native\/[^/]+\.(cc|h)$/.test(f));
 for (const f of natives) allowed.push(new RegExp(`^package/${f.replace(/\./g, '\\.')}$`));
 for (const f of files) if (!allowed.some((re) => re.test(f))) problems.push(`not in the whitelist: ${f}`);

@@ -74,8 +74,8 @@ function untilQuiet(idle, quiet) {
  */
 async function floorReceive(idle, pollMs, arrived, quiet) {
   const { UDP } = require(dist);
-  const { shared } = require(path.join(dist, 'binding'));
-  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE } = require(path.join(dist, 'protocol'));
+  const { shared } = require(path.join(dist, 'native', 'binding'));
+  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE } = require(path.join(dist, 'native', 'protocol'));
   const socket = UDP.listen(0, { ip: LOOPBACK, recbuf: RCVBUF });
   say({ port: UDP.sockname(socket).port });
   const { native } = socket;

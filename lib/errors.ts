@@ -38,8 +38,9 @@ export function notOwnerError(operation: string): TransportError {
   return new TransportError('not_owner', `${operation}: this thread does not own the socket`);
 }
 
+/** What a transport cannot do: `what` says why. */
 export function enotsup(operation: string, what: string): TransportError {
-  return new TransportError('enotsup', `${operation}: ${what} is not supported`);
+  return new TransportError('enotsup', `${operation}: ${what}`);
 }
 
 /** A value as an error message shows it: short, never throwing, whatever the value is. */

@@ -1,5 +1,6 @@
-export { UDP } from './udp';
-export { Socket } from './socket';
+export { UDP } from './native/udp';
+export { Socket } from './native/socket';
+export { ContractSocket, type SocketEvents } from './contract/socket';
 export { TransportError } from './errors';
 export type * from './types';
-export { DgramUDP, type DgramSocket } from './dgram';
+export { DgramUDP, DgramSocket } from './dgram';

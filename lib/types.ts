@@ -3,11 +3,31 @@ import type { Worker } from 'node:worker_threads';
 /** An IP literal, a unix datagram path, `'unspec'`, or `{ undefined: term }` (seed `address()`). */
 export type Address = string | { local: string } | 'unspec' | { undefined: unknown };
 
-/** Seed `socket_info()`: an IP endpoint, a unix path (`''` when unnamed), or `'unspec'`. */
-export type SocketInfo =
-  | { address: string; family: 'IPv4' | 'IPv6'; port: number }
-  | { local: string }
-  | 'unspec';
+/** A socket's address family: IPv4, IPv6, or a unix datagram socket. */
+export type SocketFamily = 'inet' | 'inet6' | 'local';
+/** The IP families. */
+export type IpFamily = 'inet' | 'inet6';
+
+/** An IP endpoint, as `sockname` and `peername` give it for an IP socket. */
+export interface IpSocketInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+/** A unix datagram socket's path (`''` when unnamed; a leading NUL for an abstract name). */
+export interface LocalSocketInfo {
+  local: string;
+}
+
+/** Seed `socket_info()`: an IP endpoint, a unix path, or `'unspec'`. */
+export type SocketInfo = IpSocketInfo | LocalSocketInfo | 'unspec';
+
+/** What `sockname`/`peername` give for a socket of family `F`. */
+export type SocketInfoOf<F extends SocketFamily> = F extends 'local' ? LocalSocketInfo : IpSocketInfo;
+
+/** Where a datagram received by a socket of family `F` came from: an IP literal, or a unix path (`'unspec'` when its sender had none). */
+export type SenderOf<F extends SocketFamily> = F extends 'local' ? LocalSocketInfo | 'unspec' : string;
 
 /** Milliseconds (≥ 0), `Infinity`, or `'infinity'`. */
 export type Timeout = number | 'infinity';
@@ -65,9 +85,9 @@ export interface SendAncillary {
   segmentSize?: number;
 }
 
-export interface RecvData {
-  /** Sender: IP string, or `{ local: path }` for unix datagram sockets. */
-  address: Address;
+export interface RecvData<F extends SocketFamily = SocketFamily> {
+  /** Sender: IP string, or `{ local: path }` for unix datagram sockets (`'unspec'` for an unnamed one). */
+  address: SenderOf<F>;
   /** 0 for unix datagram sockets. */
   port: number;
   data: Buffer;
@@ -81,7 +101,7 @@ export interface RecvData {
  * A datagram read from the error queue (MSG_ERRQUEUE): `address`/`port` are the
  * destination of the datagram that failed, `data` its start, `ancillary.error` the error.
  */
-export type ErrorQueueEntry = RecvData & { ancillary: AncillaryData & { error: ExtendedError } };
+export type ErrorQueueEntry = RecvData<IpFamily> & { ancillary: AncillaryData & { error: ExtendedError } };
 
 export type Active = boolean | 'once' | number;
 
@@ -200,13 +220,27 @@ export interface SocketStats {
 }
 
 export interface BatchMessage {
-  address: Address;
-  port: number;
+  /** An IP literal or `{ local: path }`; absent on a connected socket. */
+  address?: string | LocalSocketInfo;
+  /** The destination port (IP destinations). */
+  port?: number;
   data: IOData;
   ancillary?: SendAncillary;
 }
 
-export type Destination = SocketInfo | { address: Address; port: number };
+/** `send(socket, destination, data)`'s destination: what `sockname` returned, or `{ address, port }`. */
+export type Destination = IpSocketInfo | LocalSocketInfo | { address: string; port: number };
+
+/** getopts' answer: exactly the options asked for. */
+export type OptionsOf<N extends OptionName> = { [K in Extract<N, keyof SocketOptions>]-?: Exclude<SocketOptions[K], undefined> } &
+  ([Extract<N, { raw: RawOptionGet }>] extends [never] ? unknown : { raw: RawOptionValue | RawOptionValue[] });
+
+/** A raw option as getopts reads it back. */
+export interface RawOptionValue {
+  level: number;
+  option: number;
+  value: Buffer;
+}
 
 /** An opaque socket; one class serves for listener and client sockets. */
 export interface SocketHandle {
@@ -218,20 +252,20 @@ export interface SocketHandle {
 export interface Transport<S extends SocketHandle = SocketHandle> {
   listen(port: number, options?: ListenOptions): S;
   open(port: number, options?: ListenOptions): S;
-  connect(socket: S, address: string, port: number): void;
+  connect(socket: S, address: string | LocalSocketInfo, port: number): void;
   controllingProcess(socket: S, owner: Worker | number): void;
-  recv(socket: S, numBytes: number, timeout: Timeout): Promise<RecvData>;
+  recv(socket: S, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData>;
   send(socket: S, data: IOData): Promise<void>;
   send(socket: S, dest: Destination, data: IOData): Promise<void>;
-  send(socket: S, address: Address, port: number, data: IOData): Promise<void>;
-  send(socket: S, address: Address, port: number, ancillary: SendAncillary, data: IOData): Promise<void>;
+  send(socket: S, address: string | LocalSocketInfo, port: number, data: IOData): Promise<void>;
+  send(socket: S, address: string | LocalSocketInfo, port: number, ancillary: SendAncillary, data: IOData): Promise<void>;
   getopts(socket: S, names: OptionName[]): Partial<SocketOptions>;
   setopts(socket: S, options: SocketOptions): void;
   close(socket: S): void;
   sockname(socket: S): SocketInfo;
   peername(socket: S): SocketInfo;
-  getstat(socket: S): SocketStats;
+  getstat(socket: S, names?: (keyof SocketStats)[]): Partial<SocketStats>;
   negotiatedProtocol(socket: S): string;
-  recvBatch(socket: S, max: number, timeout: Timeout): Promise<RecvData[]>;
+  recvBatch(socket: S, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData[]>;
   sendBatch(socket: S, messages: BatchMessage[]): Promise<number>;
 }

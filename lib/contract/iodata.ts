@@ -1,5 +1,7 @@
 import { types } from 'node:util';
-import type { Piece } from './binding';
+
+/** A piece of a datagram, as iodata is flattened. */
+export type Piece = Uint8Array | string;
 
 /** The most pieces one sendmsg gathers (IOV_MAX): a datagram of more is joined first. */
 export const MAX_PIECES = 1024;
@@ -55,4 +57,10 @@ export function byteLength(pieces: Piece | Piece[]): number {
   let length = 0;
   for (const piece of pieces) length += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
   return length;
+}
+
+/** The pieces as Buffers (node:dgram takes no strings in a list). */
+export function toBuffers(pieces: Piece | Piece[]): Buffer[] {
+  const list = Array.isArray(pieces) ? pieces : [pieces];
+  return list.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)));
 }

@@ -6,15 +6,16 @@
  * @packageDocumentation
  */
 import { types } from 'node:util';
-import { AF_INET, AF_INET6, AF_UNIX, OPTION_ROWS, type OptionRow } from './binding';
-import { checkIp, isPlainObject } from './arguments';
-import { TransportError, badarg, show } from './errors';
+import { checkIp, isInt, isPlainObject, validActive, INT_MAX } from '../contract/arguments';
+import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, refuse } from '../contract/options';
+import { TransportError, badarg, show } from '../errors';
+import type { Active, SocketFamily } from '../types';
+import { OPTION_ROWS, type OptionRow } from './binding';
 import {
   KIND_BOOL, KIND_INT, KIND_INTERFACE_NAME, KIND_MEMBERSHIP, KIND_MTU_DISCOVER, KIND_MULTICAST_IF, KIND_SOURCE_MEMBERSHIP,
   MAX_BATCH,
 } from './protocol';
 import type { Socket } from './socket';
-import type { Active } from './types';
 
 export { OPTION_ROWS };
 
@@ -27,10 +28,6 @@ export const RECEIVE_ANCILLARY_OPTIONS: ReadonlySet<string> = new Set(OPTION_ROW
 /** inet's mtu_discover names, by the kernel's number (IP_PMTUDISC_DONT = 0 …). */
 const MTU_MODES = ['dont', 'want', 'do', 'probe', 'interface', 'omit'];
 
-const INT_MAX = 2 ** 31 - 1;
-const isInt = (value: unknown, low: number, high: number): value is number =>
-  Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
-
 /** Options the facade keeps itself (inet's "local options"); the rest live in the kernel. */
 interface FacadeOption {
   valid(value: unknown): boolean;
@@ -41,7 +38,7 @@ interface FacadeOption {
 
 export const FACADE_OPTIONS: Record<string, FacadeOption> = {
   active: {
-    valid: (v) => typeof v === 'boolean' || v === 'once' || isInt(v, -32768, 32767),
+    valid: validActive,
     expected: "true, false, 'once' or an integer from -32768 to 32767",
     get: (s) => s.active,
     set: (s, v) => s.setActive(v as Active),
@@ -70,49 +67,36 @@ export function facadeOption(name: string): FacadeOption | undefined {
   return Object.hasOwn(FACADE_OPTIONS, name) ? FACADE_OPTIONS[name] : undefined;
 }
 
-/** inet options that would break the contract's shapes. */
-export const REFUSED_OPTIONS: ReadonlySet<string> = new Set(['header', 'packet', 'deliver', 'packet_size', 'line_delimiter']);
-
-/** Listen options that are not socket options. */
-export const LISTEN_ONLY_OPTIONS: ReadonlySet<string> = new Set(['ip', 'family', 'fd', 'netns', 'inet_backend']);
-
-export function refuse(operation: string, name: string, value: unknown): never {
-  if (name === 'mode') throw badarg(operation, `option 'mode' ${show(value)} is refused: only 'binary' is supported`);
-  throw badarg(operation, `option '${name}' is refused: it would break the contract's datagram shape`);
-}
-
-const FAMILY_NAMES: Record<number, string> = { [AF_INET]: 'inet', [AF_INET6]: 'inet6', [AF_UNIX]: 'local' };
-
 /** Where `row` lives on a socket of `family`; level -1 where it does not apply. */
-export function siteOf(row: OptionRow, family: number): [number, number] {
-  return family === AF_INET ? row.inet : family === AF_INET6 ? row.inet6 : row.local;
+export function siteOf(row: OptionRow, family: SocketFamily): [number, number] {
+  return row[family];
 }
 
-function notForFamily(operation: string, name: string, family: number): TransportError {
-  return new TransportError('einval', `${operation}: option '${name}' does not apply to ${FAMILY_NAMES[family]} sockets`);
+function notForFamily(operation: string, name: string, family: SocketFamily): TransportError {
+  return new TransportError('einval', `${operation}: option '${name}' does not apply to ${family} sockets`);
 }
 
 /** What a row's value must be, for the message that refuses another. */
-function expectation(row: OptionRow, family: number): string {
+function expectation(row: OptionRow, family: SocketFamily): string {
   switch (row.kind) {
     case KIND_BOOL: return 'a boolean';
     case KIND_INT: return `an integer from ${row.min} to ${row.max}`;
     case KIND_INTERFACE_NAME: return 'an interface name of at most 15 bytes';
     case KIND_MTU_DISCOVER: return MTU_MODES.map((mode) => `'${mode}'`).join(', ');
-    case KIND_MULTICAST_IF: return family === AF_INET6 ? 'an interface index' : 'an IPv4 interface address';
-    case KIND_MEMBERSHIP: return family === AF_INET6 ? '[group, interface index]' : '[group, interface address]';
-    default: return family === AF_INET6 ? '[group, interface index, source]' : '[group, interface address, source]';
+    case KIND_MULTICAST_IF: return family === 'inet6' ? 'an interface index' : 'an IPv4 interface address';
+    case KIND_MEMBERSHIP: return family === 'inet6' ? '[group, interface index]' : '[group, interface address]';
+    default: return family === 'inet6' ? '[group, interface index, source]' : '[group, interface address, source]';
   }
 }
 
 /** An interface of a membership or multicast_if: an address on IPv4, an index on IPv6. */
-function interfaceValue(value: unknown, family: number): string | number | undefined {
-  if (family === AF_INET6) return isInt(value, 0, INT_MAX) ? value : undefined;
-  return typeof value === 'string' && checkIp(value, AF_INET) ? value : undefined;
+function interfaceValue(value: unknown, family: SocketFamily): string | number | undefined {
+  if (family === 'inet6') return isInt(value, 0, INT_MAX) ? value : undefined;
+  return typeof value === 'string' && checkIp(value, 'inet') ? value : undefined;
 }
 
 /** A membership tuple's plain values, read once each; undefined when it is not one. */
-function membershipValues(value: unknown, size: 2 | 3, family: number): [string, string | number, string | undefined] | undefined {
+function membershipValues(value: unknown, size: 2 | 3, family: SocketFamily): [string, string | number, string | undefined] | undefined {
   if (!Array.isArray(value) || value.length !== size) return undefined;
   const [group, iface, source] = [value[0], value[1], size === 3 ? value[2] : undefined];
   const interfaceText = interfaceValue(iface, family);
@@ -125,7 +109,7 @@ function membershipValues(value: unknown, size: 2 | 3, family: number): [string,
  * Checks `value` for option `name` on a socket of `family` and appends its entry (four plain
  * values: row, a, b, c) to `entries`.
  */
-function encodeOption(name: string, value: unknown, family: number, operation: string, entries: unknown[]): void {
+function encodeOption(name: string, value: unknown, family: SocketFamily, operation: string, entries: unknown[]): void {
   const index = ROWS.get(name);
   if (index === undefined) throw badarg(operation, `unknown option '${name}'`);
   const row = OPTION_ROWS[index];
@@ -136,7 +120,7 @@ function encodeOption(name: string, value: unknown, family: number, operation: s
       break;
     case KIND_INT:
     case KIND_MULTICAST_IF:
-      if (typeof value !== (row.kind === KIND_INT || family === AF_INET6 ? 'number' : 'string')) throw bad();
+      if (typeof value !== (row.kind === KIND_INT || family === 'inet6' ? 'number' : 'string')) throw bad();
       break;
     case KIND_INTERFACE_NAME:
     case KIND_MTU_DISCOVER:
@@ -202,7 +186,7 @@ export interface PlannedOptions {
 }
 
 /** Checks every option before any is applied, reading each value once. */
-export function planOptions(options: Record<string, unknown>, family: number, operation: string): PlannedOptions {
+export function planOptions(options: Record<string, unknown>, family: SocketFamily, operation: string): PlannedOptions {
   const planned: PlannedOptions = { entries: [], applied: [], facade: [] };
   for (const name of Object.keys(options)) {
     const value = options[name];
@@ -237,7 +221,7 @@ export function decodeOption(row: OptionRow, value: number | string): unknown {
 }
 
 /** The row to read option `name` from, or the reason it cannot be read on `family`. */
-export function readableRow(name: string, family: number, operation: string): number {
+export function readableRow(name: string, family: SocketFamily, operation: string): number {
   const index = ROWS.get(name);
   if (index === undefined) throw badarg(operation, `unknown option '${name}'`);
   const row = OPTION_ROWS[index];

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import type { Piece } from '../contract/iodata';
 import * as protocol from './protocol';
 
 /**
@@ -44,9 +45,6 @@ export interface NativeSocket {
   sendBatch(pieces: Piece[], firstPiece: number, texts: (string | undefined)[], firstMessage: number, count: number): number;
 }
 
-/** A piece of a datagram, as the facade flattens iodata. */
-export type Piece = Uint8Array | string;
-
 /** One row of the addon's option table (native/options.h). */
 export interface OptionRow {
   name: string;
@@ -81,7 +79,7 @@ interface Shared {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load: (dir: string) => Binding = require('node-gyp-build');
 
-export const binding: Binding = load(path.join(__dirname, '..'));
+export const binding: Binding = load(path.join(__dirname, '..', '..'));
 
 // This facade and the addon must agree on every constant of the boundary.
 for (const [name, value] of Object.entries(protocol)) {

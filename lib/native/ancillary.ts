@@ -1,29 +1,27 @@
-import { AF_INET, AF_INET6 } from './binding';
-import { badarg, show } from './errors';
-import { checkIp, isPlainObject } from './arguments';
+import { checkIp, isPlainObject } from '../contract/arguments';
+import { badarg, show } from '../errors';
+import type { SocketFamily } from '../types';
 import {
   RECORD_HOPLIMIT, RECORD_IFINDEX, RECORD_PRESENT, RECORD_SEGMENT_SIZE, RECORD_TCLASS, RECORD_TOS, RECORD_TTL,
   SEND_HOPLIMIT, SEND_PKTINFO_ADDRESS, SEND_PKTINFO_IFINDEX, SEND_SEGMENT_SIZE, SEND_TCLASS, SEND_TOS, SEND_TTL,
 } from './protocol';
 
 /** A send's integer ancillary keys: the bit and record field each takes, its range and family. */
-const INTEGER_KEYS: Record<string, { bit: number; field: number; low: number; high: number; family?: number }> = {
-  tos: { bit: SEND_TOS, field: RECORD_TOS, low: 0, high: 255, family: AF_INET },
-  ttl: { bit: SEND_TTL, field: RECORD_TTL, low: 1, high: 255, family: AF_INET },
-  tclass: { bit: SEND_TCLASS, field: RECORD_TCLASS, low: -1, high: 255, family: AF_INET6 },
-  hoplimit: { bit: SEND_HOPLIMIT, field: RECORD_HOPLIMIT, low: -1, high: 255, family: AF_INET6 },
+const INTEGER_KEYS: Record<string, { bit: number; field: number; low: number; high: number; family?: SocketFamily }> = {
+  tos: { bit: SEND_TOS, field: RECORD_TOS, low: 0, high: 255, family: 'inet' },
+  ttl: { bit: SEND_TTL, field: RECORD_TTL, low: 1, high: 255, family: 'inet' },
+  tclass: { bit: SEND_TCLASS, field: RECORD_TCLASS, low: -1, high: 255, family: 'inet6' },
+  hoplimit: { bit: SEND_HOPLIMIT, field: RECORD_HOPLIMIT, low: -1, high: 255, family: 'inet6' },
   segmentSize: { bit: SEND_SEGMENT_SIZE, field: RECORD_SEGMENT_SIZE, low: 1, high: 65535 },
 };
 const INT32_MAX = 2 ** 31 - 1;
-
-const FAMILY_NAMES: Record<number, string> = { [AF_INET]: 'inet', [AF_INET6]: 'inet6' };
 
 /**
  * Checks a send's ancillary object for a socket of `family` and writes it into `records` at
  * `base` (a send record, protocol.ts RECORD_*); returns pktinfo's address, which travels as a
  * string. Each property is read once.
  */
-export function encodeAncillary(ancillary: Record<string, unknown>, family: number, records: Int32Array, base: number,
+export function encodeAncillary(ancillary: Record<string, unknown>, family: SocketFamily, records: Int32Array, base: number,
   operation: string): string | undefined {
   let present = 0;
   let pktinfoAddress: string | undefined;
@@ -36,7 +34,7 @@ export function encodeAncillary(ancillary: Record<string, unknown>, family: numb
         throw badarg(operation, `ancillary '${key}' must be an integer, got ${show(value)}`);
       }
       if (integer.family !== undefined && integer.family !== family) {
-        throw badarg(operation, `ancillary '${key}' does not fit a ${FAMILY_NAMES[family] ?? 'local'} socket ` +
+        throw badarg(operation, `ancillary '${key}' does not fit a ${family} socket ` +
           '(tos/ttl are IPv4, tclass/hoplimit IPv6)');
       }
       if ((value as number) < integer.low || (value as number) > integer.high) {
@@ -51,7 +49,7 @@ export function encodeAncillary(ancillary: Record<string, unknown>, family: numb
       throw badarg(operation, `unknown ancillary key '${key}'`);
     }
   }
-  if (present !== 0 && family !== AF_INET && family !== AF_INET6) {
+  if (present !== 0 && family === 'local') {
     throw badarg(operation, 'ancillary data does not fit a local socket');
   }
   records[base + RECORD_PRESENT] = present;
@@ -59,7 +57,7 @@ export function encodeAncillary(ancillary: Record<string, unknown>, family: numb
 }
 
 /** pktinfo `{ address?, ifindex? }`: the source address and interface of a send. */
-function encodePktinfo(value: unknown, family: number, records: Int32Array, base: number, operation: string): string | undefined {
+function encodePktinfo(value: unknown, family: SocketFamily, records: Int32Array, base: number, operation: string): string | undefined {
   if (!isPlainObject(value)) throw badarg(operation, `ancillary 'pktinfo' must be { address?, ifindex? }, got ${show(value)}`);
   let address: unknown;
   let ifindex: unknown;
@@ -73,7 +71,7 @@ function encodePktinfo(value: unknown, family: number, records: Int32Array, base
   }
   records[base + RECORD_IFINDEX] = (ifindex as number | undefined) ?? 0;
   if (address === undefined) return undefined;
-  if (typeof address !== 'string' || (family !== AF_INET && family !== AF_INET6) || !checkIp(address, family)) {
+  if (typeof address !== 'string' || !checkIp(address, family)) {
     throw badarg(operation, `ancillary pktinfo.address is not an address of this socket's family: ${show(address)}`);
   }
   return address;

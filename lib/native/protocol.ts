@@ -114,17 +114,8 @@ export const SEND_PKTINFO_ADDRESS = 1 << 4;
 export const SEND_PKTINFO_IFINDEX = 1 << 5;
 export const SEND_SEGMENT_SIZE = 1 << 6;
 
-/** inet's counters in a socket's Float64Array (socket.h Counter). */
-export const RECV_OCT = 0;
-export const RECV_CNT = 1;
-export const RECV_MAX = 2;
-export const RECV_AVG = 3;
-export const RECV_DVI = 4;
-export const SEND_OCT = 5;
-export const SEND_CNT = 6;
-export const SEND_MAX = 7;
-export const SEND_AVG = 8;
-export const COUNTER_COUNT = 9;
+/** inet's counters in a socket's Float64Array (socket.h Counter), kept by both transports. */
+export { RECV_OCT, RECV_CNT, RECV_MAX, RECV_AVG, RECV_DVI, SEND_OCT, SEND_CNT, SEND_MAX, SEND_AVG, COUNTER_COUNT } from '../contract/counters';
 
 /** libuv's readiness events, as `watch` takes them. */
 export const READABLE = 1;

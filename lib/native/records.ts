@@ -4,18 +4,17 @@
  * @internal
  * @packageDocumentation
  */
+import { errnoReason } from '../errors';
+import type { AncillaryData, ErrorQueueEntry, ExtendedError, RecvData } from '../types';
 import { shared } from './binding';
-import { errnoReason } from './errors';
 import {
   ERROR_ADDRESS, ERROR_CODE, ERROR_ERRNO, ERROR_FLAGS, ERROR_INFO, ERROR_OFFENDER, ERROR_OFFENDER_PORT, ERROR_ORIGIN,
   ERROR_PORT, ERROR_PRESENT, ERROR_TYPE, FLAG_CTRUNCATED, FLAG_LOCAL, FLAG_TRUNCATED, FLAG_UNNAMED, HAS_DROPPED,
   HAS_HOPLIMIT, HAS_ORIG_DST, HAS_PKTINFO, HAS_SEGMENT_SIZE, HAS_TCLASS, HAS_TIMESTAMP, HAS_TOS, HAS_TTL, META_ADDRESS,
   META_COUNT, META_DROPPED, META_FLAGS, META_HOPLIMIT, META_LENGTH, META_OFFSET, META_ORIG_DST, META_ORIG_DST_PORT,
   META_PKT_ADDRESS, META_PKT_IFINDEX, META_PKT_SPEC_DST, META_PORT, META_PRESENT, META_SEGMENT_SIZE, META_STRIDE,
-  META_TCLASS, META_TIME_NSEC, META_TIME_SEC_HIGH, META_TIME_SEC_LOW, META_TOS, META_TTL, RECV_AVG, RECV_CNT,
-  RECV_DVI, RECV_MAX, RECV_OCT,
+  META_TCLASS, META_TIME_NSEC, META_TIME_SEC_HIGH, META_TIME_SEC_LOW, META_TOS, META_TTL,
 } from './protocol';
-import type { Address, AncillaryData, ErrorQueueEntry, ExtendedError, RecvData } from './types';
 
 const { meta, addresses } = shared;
 const NS_PER_SECOND = 1_000_000_000n;
@@ -24,7 +23,7 @@ function addressAt(slot: number): string {
   return slot >= 0 ? addresses[slot] : '';
 }
 
-function senderOf(flags: number, slot: number): Address {
+function senderOf(flags: number, slot: number): RecvData['address'] {
   if (flags & FLAG_UNNAMED) return 'unspec';
   return flags & FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot];
 }
@@ -106,17 +105,6 @@ export function readErrorEntry(bytes: Buffer): ErrorQueueEntry {
   }
   if (flags & FLAG_TRUNCATED) entry.truncated = true;
   return entry;
-}
-
-/** Counts a datagram recv hands out, as inet_drv does: running mean and mean deviation. */
-export function countReceived(counters: Float64Array, length: number): void {
-  const count = counters[RECV_CNT] + 1;
-  const avg = counters[RECV_AVG] + (length - counters[RECV_AVG]) / count;
-  counters[RECV_AVG] = avg;
-  counters[RECV_DVI] += (length - avg - counters[RECV_DVI]) / count;
-  if (length > counters[RECV_MAX]) counters[RECV_MAX] = length;
-  counters[RECV_OCT] += length;
-  counters[RECV_CNT] = count;
 }
 
 /** The first `limit` bytes of a datagram, marked truncated when that cut it. */

@@ -1,16 +1,17 @@
-import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { AF_UNIX, SYSCALLS, shared, type NativeSocket, type Piece } from './binding';
-import { TransportError, closedError, notOwnerError, systemError } from './errors';
-import { byteLength } from './iodata';
-import { countReceived, cut, readRecords } from './records';
+import { countReceived } from '../contract/counters';
+import { byteLength, type Piece } from '../contract/iodata';
+import { ContractSocket } from '../contract/socket';
+import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
+import { TransportError, closedError, notOwnerError, systemError } from '../errors';
+import type { Active, RecvData, SocketFamily, SocketRef, Transport } from '../types';
+import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
 import {
   MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN, WRITABLE,
 } from './protocol';
-import type { Active, RecvData, SocketRef } from './types';
+import { cut, readRecords } from './records';
+import { UDP } from './udp';
 
-/** setTimeout's limit: a longer wait is re-armed in steps of it. */
-const MAX_TIMER = 2 ** 31 - 1;
 /** The longest pause between retries of a send the kernel keeps refusing. */
 const MAX_RETRY_DELAY = 64;
 const EAGAIN = os.constants.errno.EAGAIN;
@@ -45,19 +46,6 @@ export interface OutgoingBatch {
   count: number;
 }
 
-interface Waiter {
-  /** 0: whole datagrams; n: at most n bytes of one. */
-  numBytes: number;
-  /** 0 for recv; the most datagrams for recvBatch. */
-  batch: number;
-  resolve(value: RecvData | RecvData[]): void;
-  reject(error: TransportError): void;
-  /** performance.now() by which it times out; Infinity: never. */
-  deadline: number;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
-
 interface PendingSend {
   datagram?: OutgoingDatagram;
   /** For a batch: the messages, how many went out so far, and where the next one's pieces start. */
@@ -70,27 +58,13 @@ interface PendingSend {
   reject(error: TransportError): void;
 }
 
-/** Stops a waiter's abort listener; returns it to be resolved or rejected. */
-function settle(waiter: Waiter): Waiter {
-  if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
-  return waiter;
-}
-
-function abortedError(operation: string, signal: AbortSignal): TransportError {
-  const error = new TransportError('aborted', `${operation}: aborted`);
-  (error as Error).cause = signal.reason;
-  return error;
-}
-
-function timeoutError(operation: string): TransportError {
-  return new TransportError('timeout', `${operation}: nothing arrived in time`);
-}
+const FAMILY_NAMES: Record<number, SocketFamily> = { [AF_UNIX]: 'local', [AF_INET6]: 'inet6' };
 
 /**
- * A datagram socket (seed `socket()` and `listener_socket()`). Emits `'udp'` with a
- * RecvData and `'udp_passive'` in active mode, `'udp_error'` when a read fails then.
+ * A socket of the native transport (seed `socket()` and `listener_socket()`). Emits `'udp'`
+ * with a RecvData and `'udp_passive'` in active mode, `'udp_error'` when a read fails then.
  */
-export class Socket extends EventEmitter {
+export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocket<F> {
   /** @internal */
   readonly native: NativeSocket;
   #owned = true;
@@ -102,7 +76,7 @@ export class Socket extends EventEmitter {
   #handedRef?: SocketRef;
   #queue: RecvData[] = [];
   #head = 0;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new WaitLine(() => this.#updateWatch());
   #sends: PendingSend[] = [];
   #watching = 0;
   /** The native side holds this socket while something waits on it (see #updateWatch). */
@@ -124,9 +98,6 @@ export class Socket extends EventEmitter {
   #active: Active = false;
   #retryDelay = 0;
   #retryTimer?: NodeJS.Timeout;
-  #timer?: NodeJS.Timeout;
-  /** The deadline #timer was armed for. */
-  #timerDue = Infinity;
   /** @internal the receive-side ancillary options that are on */
   readonly receiveOptions = new Set<string>();
   /** @internal a receive-side ancillary option is on */
@@ -161,6 +132,16 @@ export class Socket extends EventEmitter {
     return this.native.closed;
   }
 
+  /** The socket's family: 'inet', 'inet6' or 'local'. */
+  get family(): F {
+    return (FAMILY_NAMES[this.native.family] ?? 'inet') as F;
+  }
+
+  /** @internal */
+  protected get transport(): Transport<ContractSocket<F>> {
+    return UDP as unknown as Transport<ContractSocket<F>>;
+  }
+
   /**
    * What another thread passes to `UDP.adopt` after `controllingProcess` handed it the
    * socket: structured-cloneable, it carries the datagrams this thread had already read.
@@ -171,27 +152,6 @@ export class Socket extends EventEmitter {
 
   get active(): Active {
     return this.#active;
-  }
-
-  /** Datagrams as they come, until the socket is closed. */
-  async *[Symbol.asyncIterator](): AsyncIterator<RecvData> {
-    for (;;) {
-      try {
-        yield (await this.receive(0, 0, Infinity)) as RecvData;
-      } catch (error) {
-        if ((error as TransportError).reason === 'closed') return;
-        throw error;
-      }
-    }
-  }
-
-  /** `await using socket = UDP.listen(…)` closes it at the end of the scope. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.shut();
-  }
-
-  [Symbol.dispose](): void {
-    this.shut();
   }
 
   /** @internal Throws `closed` or `not_owner` unless this thread may change the socket. */
@@ -226,51 +186,7 @@ export class Socket extends EventEmitter {
       return Promise.reject(error);
     }
     if (timeout === 0) return Promise.reject(timeoutError(operation));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = { numBytes, batch, resolve, reject, deadline: timeout === Infinity ? Infinity : performance.now() + timeout };
-      if (timeout !== Infinity) this.#armBy(waiter.deadline);
-      if (signal) {
-        waiter.signal = signal;
-        waiter.onAbort = () => this.#withdraw(waiter, abortedError(operation, signal));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#waiters.push(waiter);
-      this.#updateWatch();
-    });
-  }
-
-  /**
-   * Makes the socket's one deadline timer fire by `deadline`. A loop of recv(…, 1000) adds
-   * later and later deadlines, so it arms a timer once, not once per call. The timer is
-   * unref'd: the poll handle keeps the loop alive while anything waits.
-   */
-  #armBy(deadline: number): void {
-    if (this.#timer !== undefined && this.#timerDue <= deadline) return;
-    clearTimeout(this.#timer);
-    this.#timerDue = deadline;
-    this.#timer = setTimeout(() => this.#expire(), Math.min(Math.ceil(deadline - performance.now()), MAX_TIMER));
-    this.#timer.unref();
-  }
-
-  /** The deadline timer fired: waiters past their deadline time out; it re-arms for the next. */
-  #expire(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    let next = Infinity;
-    for (const waiter of this.#waiters.slice()) {
-      if (waiter.deadline <= now) this.#withdraw(waiter, timeoutError(waiter.batch ? 'recvBatch' : 'recv'));
-      else if (waiter.deadline < next) next = waiter.deadline;
-    }
-    if (next !== Infinity) this.#armBy(next);
-  }
-
-  /** Takes a waiter out of the line without a datagram. */
-  #withdraw(waiter: Waiter, error: TransportError): void {
-    const index = this.#waiters.indexOf(waiter);
-    if (index < 0) return;
-    this.#waiters.splice(index, 1);
-    this.#updateWatch();
-    settle(waiter).reject(error);
+    return this.#waiters.wait(numBytes, batch, timeout, signal).promise;
   }
 
   /** This turn's read is not spent yet. */
@@ -351,24 +267,23 @@ export class Socket extends EventEmitter {
     if (this.#active !== false) {
       this.emit('udp_error', error);
     } else if (this.#waiters.length > 0) {
-      settle(this.#waiters.shift()!).reject(error);
+      this.#waiters.shift().reject(error);
     } else {
       this.#pendingError = error;
     }
   }
 
   #serveWaiters(): void {
-    while (this.#waiters.length > 0) {
-      const waiter = this.#waiters[0];
+    for (let waiter = this.#waiters.first; waiter !== undefined; waiter = this.#waiters.first) {
       let result: RecvData | RecvData[] | undefined;
       try {
         result = this.#take(waiter.numBytes, waiter.batch);
       } catch (error) {
-        settle(this.#waiters.shift()!).reject(error as TransportError);
+        this.#waiters.shift().reject(error as TransportError);
         continue;
       }
       if (result === undefined) return;
-      settle(this.#waiters.shift()!).resolve(result);
+      this.#waiters.shift().resolve(result);
     }
   }
 
@@ -382,10 +297,7 @@ export class Socket extends EventEmitter {
       this.#active = value;
     }
     if (this.#active === false) return this.#updateWatch();
-    for (const waiter of this.#waiters.splice(0)) {
-      settle(waiter).reject(new TransportError('einval', 'recv: the socket was put in active mode'));
-    }
-    this.#updateWatch();
+    this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
     if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
   }
 
@@ -399,7 +311,7 @@ export class Socket extends EventEmitter {
         if (this.#head === this.#queue.length && (!this.#mayRead() || !this.#fill(Math.min(remaining, this.readPackets)))) break;
         record = this.#deliver(this.buffer);
       } catch (error) {
-        this.emit('udp_error', error);
+        this.emit('udp_error', error as TransportError);
         break;
       }
       if (this.#active === 'once' || this.#active === 1) {
@@ -556,11 +468,9 @@ export class Socket extends EventEmitter {
   #failPending(error: () => TransportError): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const waiter of this.#waiters.splice(0)) settle(waiter).reject(error());
     for (const pending of this.#sends.splice(0)) pending.reject(error());
     this.sendPending = 0;
+    this.#waiters.rejectAll(error);
   }
 
   /** @internal Closes the descriptor and rejects every pending call with `closed`. */

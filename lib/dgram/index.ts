@@ -1,0 +1,362 @@
+/**
+ * `DgramUDP`: the transport contract (types.ts, CONTRACT.md) on node:dgram, without the
+ * native addon. It is the benchmark's baseline through the same API, and a portable
+ * fallback where the addon cannot be built. What node:dgram cannot do fails `enotsup`,
+ * never silently.
+ *
+ * How it differs from the native `UDP`, by design of node:dgram:
+ *
+ * - Receiving is push-based: libuv reads the kernel queue as soon as it is readable and
+ *   hands every datagram to JavaScript. They wait in a bounded queue until `recv` takes
+ *   them. The queue holds at most SO_RCVBUF bytes of payload (as read back from the
+ *   kernel, so `recbuf` keeps its meaning; every datagram counts at least one byte, and an
+ *   empty queue always takes one); a datagram beyond that is dropped and counted in
+ *   `getstat().kernel.drops`, as the kernel drops what overflows a passive socket.
+ * - `recv(socket, n, 0)` "polls once" by letting one turn of the event loop pass, in which
+ *   libuv reads what the kernel holds. Only a call that has to wait, with a finite timeout,
+ *   needs a timer: one per socket, re-armed only when a waiter is due sooner than it.
+ * - `recvBatch` waits for the first datagram, then returns it with every datagram libuv
+ *   read in the same turn of the event loop (up to `max`): the batch is served from
+ *   `setImmediate`, one check phase after the reads.
+ * - Bind and connect are synchronous: every socket is made with a `lookup` that answers
+ *   IP literals at once (hostnames are `badarg`, as in `UDP`), which makes node:dgram bind
+ *   and connect inside the call. A failed connect reports its errno on the next tick
+ *   only; its reason is then read synchronously by repeating the connect on dgram's
+ *   internal handle (when that is reachable; otherwise the reason is `einval`).
+ * - Options are applied after bind, except `reuseaddr`, `reuseport` and `ipv6_v6only`,
+ *   which node:dgram takes only when it creates the socket: they are listen options here,
+ *   and `setopts` may only repeat their value (`enotsup` otherwise; `einval` for
+ *   `ipv6_v6only`, as the kernel refuses it after bind). `reuseport` exists from
+ *   Node 22.12 / 23.1 on; before that `reuseport: true` is `enotsup` and the default is off.
+ *   Since the flags are on at bind, port 0 may be given a port another reusing socket
+ *   holds (the native `UDP` binds port 0 with them off); `reuseaddr: false` avoids it.
+ * - Supported options: `recbuf`, `sndbuf`, `buffer`, `broadcast`, `ttl` (IPv4),
+ *   `multicast_ttl`, `multicast_loop`, `multicast_if`, `add/drop_membership`,
+ *   `add/drop_source_membership`, `unicast_hops`/`multicast_hops` (IPv6, 1..255 / 0..255:
+ *   libuv takes no -1), `reuseaddr`, `reuseport`, `ipv6_v6only`, `mode: 'binary'`,
+ *   `active: false`. Every other option of the contract is `enotsup` (IPv6-only options
+ *   on an IPv4 socket are `einval`, as in `UDP`); unknown names and bad values are
+ *   `badarg`. `setopts` checks every entry first and undoes what it already applied when
+ *   the kernel refuses a later one. Values node:dgram cannot read back (`broadcast`,
+ *   `ttl`, `multicast_*`) are the ones last set, or the kernel's default.
+ * - No ancillary data: `send` with a non-empty ancillary object is `enotsup`; received
+ *   datagrams never carry `ancillary`. No unix datagram sockets (`enotsup`), no `netns`,
+ *   no active mode, no `controllingProcess` to another thread (`enotsup`).
+ * - `fd`: node:dgram does not expose the descriptor. It is read from dgram's internal
+ *   handle when that is reachable, and is -1 otherwise (and once closed).
+ * - `getstat().kernel`: `rcvbuf` and `sndbuf` from node:dgram; `rmem_alloc`, `wmem_alloc`
+ *   and the kernel's `drops` from /proc/net/udp{,6} (found by the descriptor's inode; 0 when
+ *   the descriptor or the file is unavailable); `drops` adds the datagrams the facade queue
+ *   dropped. `rx_queue` is the payload bytes waiting in the facade queue (libuv keeps the
+ *   kernel's own queue drained), `tx_queue` the bytes libuv holds unsent
+ *   (getSendQueueSize). `fwd_alloc`, `wmem_queued`, `optmem` and `backlog` are 0: only
+ *   SO_MEMINFO knows them, and node:dgram cannot ask for it.
+ * - IOData is handed to node:dgram as a list of buffers, which libuv gives the kernel as
+ *   one sendmsg with an iovec per piece (more than 1024 pieces, IOV_MAX, are joined first).
+ * - On a connected socket node:dgram can only send to the peer: another destination is
+ *   `eisconn`. Connecting to port 0 is `enotsup`.
+ */
+import dgram from 'node:dgram';
+import { threadId, Worker } from 'node:worker_threads';
+import {
+  batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
+  listenArguments, resolveFamily, sendArguments,
+} from '../contract/arguments';
+import { selectStats, statistics } from '../contract/counters';
+import { byteLength, flatten, toBuffers } from '../contract/iodata';
+import { REFUSED_OPTIONS, refuse } from '../contract/options';
+import { TransportError, badarg, enotsup, show, systemError } from '../errors';
+import type {
+  BatchMessage, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
+  SocketStats, Timeout, Transport,
+} from '../types';
+import { fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
+import { apply, plan, specOf } from './options';
+import { DgramSocket } from './socket';
+
+export { DgramSocket };
+
+function checkSocket(socket: unknown, operation: string): DgramSocket {
+  if (!DgramSocket.is(socket)) throw badarg(operation, `not a socket: ${show(socket)}`);
+  return socket;
+}
+
+function openSocket(socket: unknown, operation: string): DgramSocket {
+  const checked = checkSocket(socket, operation);
+  checked.assertOpen(operation);
+  return checked;
+}
+
+/** node:dgram makes and binds the socket; what it cannot do is `enotsup`. */
+function listen(port: number, options: ListenOptions = {}): DgramSocket {
+  checkPort(port, 'listen');
+  const { ip, family: requested, fd, netns, active, socketOptions } = listenArguments(options);
+  if (resolveFamily(ip, requested) === 'local') throw enotsup('listen', 'node:dgram has no unix datagram sockets');
+  if (netns !== undefined) throw enotsup('listen', 'node:dgram cannot open a socket in another network namespace');
+  const family = resolveFamily(ip, requested) as IpFamily;
+  const address = bindAddress(ip, family)!;
+  const { reuseaddr = true, reuseport, ipv6_v6only: v6only, ...rest } = socketOptions;
+  // Creation-time options are checked like the others, before anything is made.
+  plan(family, {
+    reuseaddr,
+    ...(reuseport !== undefined ? { reuseport } : {}),
+    ...(v6only !== undefined ? { ipv6_v6only: v6only } : {}),
+  }, 'listen');
+  const planned = plan(family, { ...rest, ...(active !== undefined ? { active } : {}) }, 'listen');
+  if (fd === 0) throw enotsup('listen', 'node:dgram cannot adopt descriptor 0');
+
+  const flags = { reuseaddr: reuseaddr as boolean, reuseport: reuseport === true, v6only: v6only as boolean | undefined };
+  const socket = dgram.createSocket({
+    type: family === 'inet6' ? 'udp6' : 'udp4',
+    reuseAddr: flags.reuseaddr,
+    ...(flags.v6only !== undefined ? { ipv6Only: flags.v6only } : {}),
+    ...(flags.reuseport ? { reusePort: true } : {}),
+    lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
+  });
+  let failure: unknown;
+  let bound = false;
+  const onBindError = (error: Error): void => { failure = error; };
+  socket.on('error', onBindError);
+  socket.once('listening', () => { bound = true; });
+  try {
+    if (fd !== undefined) socket.bind({ fd, exclusive: true });
+    else socket.bind({ port, address, exclusive: true });
+  } catch (error) {
+    failure = error;
+  }
+  socket.removeListener('error', onBindError);
+  if (failure !== undefined || !bound) {
+    try {
+      socket.close();
+    } catch {
+      // never bound
+    }
+    const error = failure as NodeJS.ErrnoException | undefined;
+    if (error?.code === 'ERR_INVALID_FD_TYPE') throw namedError('listen', 'open', 'ENOTSOCK', ` fd ${fd}`);
+    throw error ? fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind') : new TransportError('einval', 'listen: bind did not complete', 'bind');
+  }
+  const handle = new DgramSocket(socket, family, flags);
+  try {
+    apply(handle, planned, 'listen');
+  } catch (error) {
+    handle.shut();
+    throw error;
+  }
+  return handle;
+}
+
+/** Where a send goes: undefined for the connected peer. Throws what the call should reject with. */
+function destination(socket: DgramSocket, addressed: boolean, address: unknown, port: unknown, operation: string): { ip?: string; port: number } {
+  if (!addressed || address === undefined) {
+    if (!socket.peer) throw namedError(operation, 'sendmsg', 'EDESTADDRREQ');
+    return { port: 0 };
+  }
+  const checked = checkDestination(address, port, socket.family, operation);
+  // node:dgram takes an IPv4 literal on an IPv6 socket only v4-mapped.
+  const ip = socket.family === 'inet6' && !checked.text.includes(':') ? `::ffff:${checked.text}` : checked.text;
+  if (socket.peer) {
+    if (ip === socket.peer.address && checked.port === socket.peer.port) return { port: 0 };
+    throw namedError(operation, 'sendmsg', 'EISCONN', ' (node:dgram sends only to the peer of a connected socket)');
+  }
+  if (checked.port === 0) throw namedError(operation, 'sendmsg', 'EINVAL', ' to port 0');
+  return { ip, port: checked.port };
+}
+
+const ANCILLARY_FIELDS = new Set(['tos', 'tclass', 'ttl', 'hoplimit', 'pktinfo', 'segmentSize']);
+
+/** node:dgram sends no ancillary data: an empty object is no ancillary data, anything else enotsup. */
+function refuseAncillary(ancillary: Record<string, unknown>, operation: string): void {
+  const keys = Object.keys(ancillary).filter((key) => ancillary[key] !== undefined);
+  const unknown = keys.find((key) => !ANCILLARY_FIELDS.has(key));
+  if (unknown !== undefined) throw badarg(operation, `unknown ancillary key '${unknown}'`);
+  if (keys.length > 0) throw enotsup(operation, `node:dgram cannot send ancillary data (${keys.join(', ')})`);
+}
+
+function send(socket: DgramSocket, ...args: unknown[]): Promise<void> {
+  try {
+    checkSocket(socket, 'send');
+    const { addressed, address, port, ancillary, data } = sendArguments(args);
+    if (ancillary !== undefined) refuseAncillary(ancillary, 'send');
+    socket.assertOpen('send');
+    const pieces = flatten(data);
+    if (pieces === undefined) throw badarg('send', `data must be iodata (strings, Uint8Arrays, nested arrays of them), got ${show(data)}`);
+    const to = destination(socket, addressed, address, port, 'send');
+    const buffers = toBuffers(pieces);
+    return socket.transmit(buffers, byteLength(buffers), to.ip, to.port, 'send');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function sendBatch(socket: DgramSocket, messages: BatchMessage[]): Promise<number> {
+  const ready: { pieces: Buffer[]; ip?: string; port: number }[] = [];
+  try {
+    openSocket(socket, 'sendBatch');
+    // Every message is checked before the first goes out, so a bad one sends nothing.
+    for (const [index, { address, port, data, ancillary }] of batchMessages(messages).entries()) {
+      const pieces = flatten(data);
+      if (pieces === undefined) throw badarg('sendBatch', `message ${index}: data must be iodata`);
+      if (ancillary !== undefined) refuseAncillary(ancillary, 'sendBatch');
+      ready.push({ pieces: toBuffers(pieces), ...destination(socket, true, address, port, 'sendBatch') });
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  // node:dgram queues them in order; the batch settles when the last one did.
+  const sent = ready.map((message) => socket.transmit(message.pieces, byteLength(message.pieces), message.ip, message.port, 'sendBatch'));
+  return Promise.all(sent).then(() => ready.length);
+}
+
+function getopts<N extends OptionName>(socket: DgramSocket, names: N[]): OptionsOf<N> {
+  openSocket(socket, 'getopts');
+  if (!Array.isArray(names)) throw badarg('getopts', `names must be an array, got ${show(names)}`);
+  const result: Record<string, unknown> = {};
+  for (const name of names as unknown[]) {
+    if (isPlainObject(name) && isPlainObject(name.raw)) throw enotsup('getopts', 'node:dgram has no raw socket options');
+    if (typeof name !== 'string') throw badarg('getopts', `not an option name: ${show(name)}`);
+    if (REFUSED_OPTIONS.has(name)) refuse('getopts', name, undefined);
+    if (name === 'raw') throw badarg('getopts', 'raw is read as { raw: { level, option, length } }');
+    const spec = specOf(name, socket.family, 'getopts', 'getsockopt');
+    if (!spec.get) throw namedError('getopts', 'getsockopt', 'EINVAL', ` ${name} (it can only be set)`);
+    const why = spec.unsupported?.(socket.family, undefined);
+    if (why) throw enotsup('getopts', `option '${name}': ${why}`);
+    try {
+      result[name] = spec.get(socket);
+    } catch (error) {
+      throw fromNode(error, 'getopts', 'getsockopt', ` ${name}`);
+    }
+  }
+  return result as OptionsOf<N>;
+}
+
+/** What the kernel and libuv know of the socket, as far as node:dgram lets one ask. */
+function kernelOf(socket: DgramSocket): KernelStats {
+  const proc = procStats(socket.fd, socket.family);
+  let sendQueue = 0;
+  try {
+    sendQueue = socket.dgram.getSendQueueSize();
+  } catch {
+    // older Node
+  }
+  return {
+    rx_queue: socket.queuedBytes,
+    tx_queue: sendQueue,
+    drops: (proc?.drops ?? 0) + socket.dropped,
+    rmem_alloc: proc?.rmem ?? 0,
+    rcvbuf: socket.dgram.getRecvBufferSize(),
+    wmem_alloc: proc?.wmem ?? 0,
+    sndbuf: socket.dgram.getSendBufferSize(),
+    fwd_alloc: 0,
+    wmem_queued: 0,
+    optmem: 0,
+    backlog: 0,
+  };
+}
+
+function info(raw: { address: string; family: string; port: number }): IpSocketInfo {
+  return { address: raw.address, family: raw.family === 'IPv6' ? 'IPv6' : 'IPv4', port: raw.port };
+}
+
+function connect(socket: DgramSocket, address: string | { local: string }, port: number): void {
+  openSocket(socket, 'connect');
+  const checked = checkDestination(address, port, socket.family, 'connect');
+  const ip = socket.family === 'inet6' && !checked.text.includes(':') ? `::ffff:${checked.text}` : checked.text;
+  if (checked.port === 0) throw enotsup('connect', 'node:dgram cannot connect to port 0');
+  if (socket.peer) {
+    socket.dgram.disconnect();
+    socket.peer = undefined;
+  }
+  // The outcome of a failed connect comes on the next tick: it is read here already.
+  try {
+    socket.dgram.connect(checked.port, ip, () => undefined);
+  } catch (error) {
+    throw fromNode(error, 'connect', 'connect');
+  }
+  try {
+    socket.dgram.remoteAddress();
+    socket.peer = { address: ip, port: checked.port };
+    return;
+  } catch {
+    // failed inside the call: learn why from the same connect on the handle
+  }
+  const handle = internalHandle(socket.dgram);
+  const attempt = socket.family === 'inet6' ? handle?.connect6 : handle?.connect;
+  const status = typeof attempt === 'function' ? attempt.call(handle, ip, checked.port) : -22;
+  // The kernel took it the second time: undo, the socket stays as node:dgram sees it.
+  if (status === 0) handle?.disconnect?.();
+  throw status < 0 ? systemError('connect', 'connect', -status) : namedError('connect', 'connect', 'EINVAL');
+}
+
+/** The transport contract on node:dgram. See the top of this file for what differs from UDP. */
+export const DgramUDP = {
+  listen,
+  open: listen,
+  connect,
+  controllingProcess(socket: DgramSocket, owner: Worker | number): void {
+    openSocket(socket, 'controllingProcess');
+    const worker = owner instanceof Worker ? owner : undefined;
+    const target = checkOwner(owner, worker !== undefined, worker ? worker.threadId : owner);
+    if (target === threadId) return;
+    throw enotsup('controllingProcess', 'a node:dgram socket cannot move to another thread');
+  },
+  recv(socket: DgramSocket, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<IpFamily>> {
+    try {
+      checkSocket(socket, 'recv');
+      return socket.receive(checkCount(numBytes, 0, 'recv', 'numBytes'), 0, checkTimeout(timeout, 'recv'),
+        checkSignal(options, 'recv')) as Promise<RecvData<IpFamily>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+  recvBatch(socket: DgramSocket, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<IpFamily>[]> {
+    try {
+      checkSocket(socket, 'recvBatch');
+      return socket.receive(0, checkCount(max, 1, 'recvBatch', 'max'), checkTimeout(timeout, 'recvBatch'),
+        checkSignal(options, 'recvBatch')) as Promise<RecvData<IpFamily>[]>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+  send: send as Transport<DgramSocket>['send'],
+  sendBatch,
+  getopts,
+  setopts(socket: DgramSocket, options: SocketOptions): void {
+    openSocket(socket, 'setopts');
+    if (!isPlainObject(options)) throw badarg('setopts', `options must be an object, got ${show(options)}`);
+    const planned = plan(socket.family, options as Record<string, unknown>, 'setopts');
+    // Reading the values may have run a getter that closed the socket.
+    socket.assertOpen('setopts');
+    apply(socket, planned, 'setopts');
+  },
+  close(socket: DgramSocket): void {
+    checkSocket(socket, 'close').shut();
+  },
+  sockname(socket: DgramSocket): IpSocketInfo {
+    openSocket(socket, 'sockname');
+    try {
+      return info(socket.dgram.address());
+    } catch (error) {
+      throw fromNode(error, 'sockname', 'getsockname');
+    }
+  },
+  peername(socket: DgramSocket): IpSocketInfo {
+    openSocket(socket, 'peername');
+    if (!socket.peer) throw namedError('peername', 'getpeername', 'ENOTCONN');
+    try {
+      return info(socket.dgram.remoteAddress());
+    } catch (error) {
+      throw fromNode(error, 'peername', 'getpeername');
+    }
+  },
+  getstat: ((socket: DgramSocket, names?: (keyof SocketStats)[]): Partial<SocketStats> => {
+    openSocket(socket, 'getstat');
+    return selectStats(statistics(socket.counters, socket.sendPending, kernelOf(socket)), names);
+  }) as {
+    (socket: DgramSocket): SocketStats;
+    <N extends keyof SocketStats>(socket: DgramSocket, names: N[]): Pick<SocketStats, N>;
+  },
+  negotiatedProtocol(socket: DgramSocket): string {
+    openSocket(socket, 'negotiatedProtocol');
+    throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
+  },
+} satisfies Transport<DgramSocket> & Record<string, unknown>;
