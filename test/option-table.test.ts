@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { UDP, type Socket, type SocketOptions } from '../lib';
+import { OPTION_HOMES } from '../lib/contract/options';
+import { OPTION_ROWS } from '../lib/native/binding';
+import { FACADE_OPTIONS } from '../lib/native/options';
 
 const run = promisify(execFile);
 const sockets: Socket[] = [];
@@ -52,6 +55,21 @@ const common: Row[] = [
   ['mode', 'binary', 'binary'],
 ];
 
+test('one option table: the addon\'s rows, the facade\'s own options and SocketOptions name the same options', () => {
+  const homes = Object.entries(OPTION_HOMES);
+  // Every row of the addon's table is a kernel option of the contract, IPv6-only exactly when
+  // it has no IPv4 site; every kernel option but raw (which takes any level and number) is a row.
+  expect(OPTION_ROWS.map((row) => [row.name, row.inet[0] < 0 && row.inet6[0] >= 0 ? 'kernel6' : 'kernel']).sort())
+    .toEqual(homes.filter(([name, home]) => home !== 'facade' && name !== 'raw').sort());
+  expect(homes.filter(([, home]) => home === 'facade').map(([name]) => name).sort()).toEqual(Object.keys(FACADE_OPTIONS).sort());
+});
+
+/** Every readable option of a family has a sample here: adding an option without one fails. */
+function readableOn(family: 'inet' | 'inet6'): string[] {
+  const rows = OPTION_ROWS.filter((row) => row.readable && row[family][0] >= 0).map((row) => row.name);
+  return [...rows, ...Object.keys(FACADE_OPTIONS)];
+}
+
 describe.each([
   ['inet', { ip: '127.0.0.1' }, [['multicast_if', '127.0.0.1', '127.0.0.1']] as Row[]],
   ['inet6', { ip: '::1' }, [
@@ -59,6 +77,12 @@ describe.each([
     ['multicast_hops', 3, 3], ['multicast_if', 1, 1],
   ] as Row[]],
 ])('%s socket', (_family, listenOptions, extra) => {
+  test('every readable option of the family has a round-trip sample here, or a test of its own below', () => {
+    const sampled = new Set([...common, ...extra].map(([name]) => name as string));
+    const ownTests = ['rcvbufforce', 'sndbufforce', 'incoming_cpu', 'ipv6_v6only'];
+    expect(readableOn(_family as 'inet' | 'inet6').filter((name) => !sampled.has(name) && !ownTests.includes(name))).toEqual([]);
+  });
+
   test.each([...common, ...extra])('%s round-trips through setopts/getopts', (name, value, readBack) => {
     const socket = open(listenOptions as never);
     UDP.setopts(socket, { [name]: value });

@@ -188,10 +188,10 @@ function getopts<N extends OptionName>(socket: Socket, names: N[]): OptionsOf<N>
       const value = socket.native.getopt(row);
       if (value === undefined) throw systemError('getopts', 'getsockopt', status[STATUS_ERRNO], ` ${name}`);
       result[name] = decodeOption(OPTION_ROWS[row], value);
-    } else if (isPlainObject(name) && Object.keys(name).length === 1 && isPlainObject(name.raw)) {
-      raws.push(readRaw(socket, name.raw));
     } else {
-      throw badarg('getopts', `not an option name: ${show(name)}`);
+      const raw = isPlainObject(name) && Object.keys(name).length === 1 ? name.raw : undefined;
+      if (!isPlainObject(raw)) throw badarg('getopts', `not an option name: ${show(name)}`);
+      raws.push(readRaw(socket, raw));
     }
   }
   if (raws.length > 0) result.raw = raws.length === 1 ? raws[0] : raws;
@@ -242,7 +242,8 @@ function carriedDatagram(value: unknown): RecvData | undefined {
     port: port as number,
     data: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
   };
-  if (ancillary !== undefined) datagram.ancillary = ancillary;
+  // A copy, read once: what it holds cannot change under the caller.
+  if (ancillary !== undefined) datagram.ancillary = { ...ancillary };
   if (truncated) datagram.truncated = true;
   return datagram;
 }
