@@ -6,9 +6,13 @@
 const os = require('node:os');
 const path = require('node:path');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
-const { UDP } = require('..');
+const { UDP, TransportError } = require('..');
 
-// handlerModule exports handle(datagram) → reply data or undefined (no reply).
+/**
+ * Starts `workers` threads serving one port.
+ * @param {{ port?: number, workers?: number, handlerModule: string, ip?: string }} options handlerModule exports
+ *   handle(datagram, workerIndex) → the reply's data, or undefined for no reply.
+ */
 async function startServer({ port = 0, workers = os.availableParallelism(), handlerModule, ip = 'loopback' }) {
   const first = UDP.listen(port, { ip, reuseport: true });
   const bound = UDP.sockname(first).port;
@@ -40,11 +44,15 @@ async function startServer({ port = 0, workers = os.availableParallelism(), hand
   };
 }
 
+/** A worker: adopts the socket it is handed and answers what comes in with the handler. */
 async function serve() {
+  const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
   const { handle } = require(workerData.handlerModule);
   let stopping = false;
   let handled = 0;
+  /** @type {import('..').Socket<'inet' | 'inet6'> | undefined} */
   let socket;
+  /** @param {import('..').RecvData<'inet' | 'inet6'>[]} batch */
   const answer = async (batch) => {
     const replies = [];
     for (const datagram of batch) {
@@ -52,28 +60,29 @@ async function serve() {
       const reply = await handle(datagram, workerData.index);
       if (reply !== undefined) replies.push({ address: datagram.address, port: datagram.port, data: reply });
     }
-    if (replies.length > 0) await UDP.sendBatch(socket, replies);
+    if (replies.length > 0 && socket) await UDP.sendBatch(socket, replies);
   };
-  parentPort.on('message', async (message) => {
+  port.on('message', async (message) => {
     if (message.stop) {
       stopping = true;
       return;
     }
-    socket = UDP.adopt(message.ref);
+    const adopted = /** @type {import('..').Socket<'inet' | 'inet6'>} */ (UDP.adopt(message.ref));
+    socket = adopted;
     while (!stopping) {
       try {
-        await answer(await UDP.recvBatch(socket, 64, 100));
+        await answer(await UDP.recvBatch(adopted, 64, 100));
       } catch (error) {
-        if (error.reason !== 'timeout') throw error;
+        if (!(error instanceof TransportError && error.reason === 'timeout')) throw error;
       }
     }
     // Graceful: answer every datagram already queued, then close.
-    for (let batch; (batch = await UDP.recvBatch(socket, 64, 0).catch(() => [])).length > 0;) await answer(batch);
-    UDP.close(socket);
-    parentPort.postMessage({ handled });
-    parentPort.close();
+    for (let batch; (batch = await UDP.recvBatch(adopted, 64, 0).catch(() => [])).length > 0;) await answer(batch);
+    UDP.close(adopted);
+    port.postMessage({ handled });
+    port.close();
   });
-  parentPort.postMessage({ ready: true });
+  port.postMessage({ ready: true });
 }
 
 module.exports = { startServer };

@@ -3,8 +3,9 @@
 // a reply from another of the host's addresses would be dropped by the client.
 //
 //   node examples/multihomed-echo.js [port]
-const { UDP } = require('..');
+const { UDP, TransportError } = require('..');
 
+/** Starts the echo server on `port` (0: any free port). */
 function startEchoServer(port = 0) {
   const socket = UDP.listen(port, { ip: 'any', pktinfo: true, recvttl: true, recvtos: true });
   let running = true;
@@ -14,10 +15,12 @@ function startEchoServer(port = 0) {
       try {
         datagram = await UDP.recv(socket, 0, 'infinity');
       } catch (error) {
-        if (error.reason === 'closed') return;
+        if (error instanceof TransportError && error.reason === 'closed') return;
         throw error;
       }
       const { address, port: from, data, ancillary } = datagram;
+      // With pktinfo, recvttl and recvtos on, the kernel describes every datagram.
+      if (!ancillary?.pktinfo) continue;
       const reply = { pktinfo: { address: ancillary.pktinfo.address }, ttl: ancillary.ttl, tos: ancillary.tos };
       await UDP.send(socket, address, from, reply, data);
     }

@@ -5,13 +5,18 @@
 // a period's worth of them.
 //
 //   node examples/polled-receiver.js [port]    prints datagrams and reads per second
-const { UDP } = require('..');
+const { UDP, TransportError } = require('..');
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Hands every batch of datagrams `socket` receives to `onBatch` until the socket is closed;
  * resolves with how many datagrams came in how many reads.
+ * @template {import('..').SocketFamily} F
+ * @param {import('..').Socket<F>} socket
+ * @param {(batch: import('..').RecvData<F>[]) => void} onBatch
+ * @param {{ periodMs?: number, max?: number }} [options]
  */
 async function receivePolled(socket, onBatch, { periodMs = 1, max = 1024 } = {}) {
   let datagrams = 0;
@@ -21,7 +26,7 @@ async function receivePolled(socket, onBatch, { periodMs = 1, max = 1024 } = {})
     try {
       batch = await UDP.recvBatch(socket, max, 'infinity');
     } catch (error) {
-      if (error.reason === 'closed') return { datagrams, reads };
+      if (error instanceof TransportError && error.reason === 'closed') return { datagrams, reads };
       throw error;
     }
     reads++;

@@ -1,10 +1,23 @@
 import os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
+/** The contract's own reasons (CONTRACT.md, Errors). */
+export type ContractReason =
+  | 'timeout' | 'closed' | 'not_owner' | 'badarg' | 'system_limit' | 'protocol_not_negotiated' | 'enotsup' | 'aborted'
+  | 'nxdomain' | 'unknown';
+
+/** A POSIX errno name in lowercase, as inet:posix() spells it (`'eaddrinuse'`, `'econnrefused'`, …). */
+export type PosixReason = Lowercase<Extract<keyof typeof import('node:os').constants.errno, string>> | 'enonet' | 'eshutdown' | 'ehostdown' | 'esocktnosupport';
+
+/** Every reason a TransportError of this package can have. */
+export type TransportReason = ContractReason | PosixReason;
+
 /** Every failure of this package: `reason` is the contract's lowercase atom. */
 export class TransportError extends Error {
-  readonly reason: string;
-  readonly code: string;
+  /** The contract's atom: `'timeout'`, `'closed'`, `'badarg'`, … or an errno name (`'econnrefused'`). */
+  readonly reason: TransportReason;
+  /** `reason` in upper case, Node's habit (`'ECONNREFUSED'`). */
+  readonly code: Uppercase<TransportReason>;
   declare readonly syscall?: string;
   declare readonly errno?: number;
 
@@ -16,11 +29,11 @@ export class TransportError extends Error {
       typeof (value as TransportError).reason === 'string';
   }
 
-  constructor(reason: string, message: string, syscall?: string, errno?: number) {
+  constructor(reason: TransportReason, message: string, syscall?: string, errno?: number) {
     super(message);
     this.name = 'TransportError';
     this.reason = reason;
-    this.code = reason.toUpperCase();
+    this.code = reason.toUpperCase() as Uppercase<TransportReason>;
     if (syscall !== undefined) this.syscall = syscall;
     if (errno !== undefined) this.errno = errno;
   }
@@ -60,18 +73,18 @@ export function show(value: unknown): string {
  * errno → inet:posix()'s name. Node knows most names; where two share a number, inet's
  * spelling wins (EOPNOTSUPP over ENOTSUP).
  */
-const ERRNO_NAMES = new Map<number, string>();
+const ERRNO_NAMES = new Map<number, PosixReason>();
 for (const [name, number] of Object.entries(os.constants.errno)) {
-  if (!ERRNO_NAMES.has(number) || name === 'EOPNOTSUPP') ERRNO_NAMES.set(number, name.toLowerCase());
+  if (!ERRNO_NAMES.has(number) || name === 'EOPNOTSUPP') ERRNO_NAMES.set(number, name.toLowerCase() as PosixReason);
 }
 const DESCRIPTIONS = getSystemErrorMap();
 for (const [negative, [name]] of DESCRIPTIONS) {
   // libuv's own codes (EOF, EAI_*) are far above any errno.
-  if (-negative < 1000 && !ERRNO_NAMES.has(-negative)) ERRNO_NAMES.set(-negative, name.toLowerCase());
+  if (-negative < 1000 && !ERRNO_NAMES.has(-negative)) ERRNO_NAMES.set(-negative, name.toLowerCase() as PosixReason);
 }
 
 /** inet:posix()'s name of an errno, `'unknown'` when it has none. */
-export function errnoReason(errno: number): string {
+export function errnoReason(errno: number): PosixReason | 'unknown' {
   return ERRNO_NAMES.get(errno) ?? 'unknown';
 }
 

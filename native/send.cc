@@ -69,6 +69,37 @@ size_t EncodeRecord(napi_env env, const int32_t* record, napi_value pktinfo_addr
   return written;
 }
 
+// Lays out sendmmsg's headers for `count` gathered messages, grouped by GroupSegments: a
+// group of several is one UDP_SEGMENT send of the first one's size. How many headers.
+size_t LayOutBatch(SendArena& arena, const SegmentCandidate* candidates, uint32_t count, bool segmenting, int family) {
+  const size_t sends = GroupSegments(candidates, count, segmenting, arena.members);
+  for (uint32_t send = 0, first = 0; send < sends; first += arena.members[send++]) {
+    const SendArena::Message& lead = arena.messages[first];
+    const SendArena::Message& last = arena.messages[first + arena.members[send] - 1];
+    msghdr& header = arena.headers[send].msg_hdr;
+    header = {};
+    if (lead.destination.length > 0) {
+      header.msg_name = const_cast<sockaddr*>(lead.destination.get());
+      header.msg_namelen = lead.destination.length;
+    }
+    header.msg_iov = arena.iov.data() + lead.iov_begin;
+    header.msg_iovlen = last.iov_end - lead.iov_begin;
+    if (lead.control_length > 0) {
+      header.msg_control = arena.control[first];
+      header.msg_controllen = lead.control_length;
+    } else if (arena.members[send] > 1) {
+      SendAncillary segmented;
+      segmented.present = kSendSegmentSize;
+      segmented.segment_size = static_cast<int>(lead.bytes);
+      size_t written = 0;
+      EncodeAncillary(segmented, family, arena.control[first], kMaxSendControl, &written);
+      header.msg_control = arena.control[first];
+      header.msg_controllen = written;
+    }
+  }
+  return sends;
+}
+
 }  // namespace
 
 // send(data, destination, port, pktinfoAddress): one datagram from `data` (a Uint8Array, a
@@ -123,50 +154,38 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sent));
 }
 
-// sendBatch(pieces, firstPiece, texts, firstMessage, count): sends `count` (at most kMaxBatch)
-// messages with one sendmmsg. Message i is send record i (its ancillary data, piece count and
-// port), its pieces follow the previous message's from pieces[firstPiece], and
-// texts[2 (firstMessage + i)] is its destination (undefined on a connected socket) and the
-// entry after it its pktinfo address (or undefined). How many went out, or -errno (-EAGAIN:
-// the send buffer was full before the first).
-Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
-  napi_env env = info.Env();
-  napi_value pieces = info[0];
-  uint32_t next_piece = info[1].As<Napi::Number>().Uint32Value();
-  napi_value texts = info[2];
-  const uint32_t first_message = info[3].As<Napi::Number>().Uint32Value();
-  const uint32_t count = std::min<uint32_t>(info[4].As<Napi::Number>().Uint32Value(), kMaxBatch);
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
+// Gathers the `count` messages of a sendBatch into the send arena (see SendBatch), and what
+// GroupSegments needs to know of each; false when one does not encode (a bug: the facade
+// checked them).
+bool NativeSocket::GatherBatch(napi_env env, const BatchArguments& batch, SegmentCandidate* candidates) {
   SendArena& arena = environment_->send_arena;
   arena.Clear();
-  SegmentCandidate candidates[kMaxBatch];
-  bool ok = true;
-  for (uint32_t i = 0; i < count && ok; i++) {
+  uint32_t next_piece = batch.first_piece;
+  for (uint32_t i = 0; i < batch.count; i++) {
     const int32_t* record = environment_->send_records + i * kRecordStride;
     SendArena::Message& message = arena.messages[i];
     message.iov_begin = arena.iov.size();
-    const uint32_t end = next_piece + static_cast<uint32_t>(record[kRecordPieces]);
-    for (; next_piece < end && ok; next_piece++) {
+    for (const uint32_t end = next_piece + static_cast<uint32_t>(record[kRecordPieces]); next_piece < end; next_piece++) {
       napi_value piece;
-      ok = napi_get_element(env, pieces, next_piece, &piece) == napi_ok && AddPiece(env, piece, &arena);
+      if (napi_get_element(env, batch.pieces, next_piece, &piece) != napi_ok || !AddPiece(env, piece, &arena)) return false;
     }
     message.iov_end = arena.iov.size();
     napi_value destination, pktinfo_address;
-    napi_get_element(env, texts, 2 * (first_message + i), &destination);
-    napi_get_element(env, texts, 2 * (first_message + i) + 1, &pktinfo_address);
+    napi_get_element(env, batch.texts, 2 * (batch.first_message + i), &destination);
+    napi_get_element(env, batch.texts, 2 * (batch.first_message + i) + 1, &pktinfo_address);
     napi_valuetype type;
     napi_typeof(env, destination, &type);
     message.destination = SocketAddress{};
-    if (ok && type != napi_undefined) {
-      ok = ParseDestination(env, destination, static_cast<uint32_t>(record[kRecordPort]), &message.destination);
+    if (type != napi_undefined &&
+        !ParseDestination(env, destination, static_cast<uint32_t>(record[kRecordPort]), &message.destination)) {
+      return false;
     }
     bool encoded = true;
     message.control_length = EncodeRecord(env, record, pktinfo_address, state_->family, arena.control[i], &encoded);
-    ok = ok && encoded;
+    if (!encoded) return false;
   }
-  if (!ok) return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
   ResolveText(&arena);
-  for (uint32_t i = 0; i < count; i++) {
+  for (uint32_t i = 0; i < batch.count; i++) {
     SendArena::Message& message = arena.messages[i];
     message.bytes = BytesIn(arena.iov.data() + message.iov_begin, message.iov_end - message.iov_begin);
     const SendArena::Message& previous = arena.messages[i > 0 ? i - 1 : 0];
@@ -177,33 +196,26 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
         i > 0 && message.destination.length == previous.destination.length &&
         std::memcmp(&message.destination.storage, &previous.destination.storage, message.destination.length) == 0;
   }
+  return true;
+}
 
+// sendBatch(pieces, firstPiece, texts, firstMessage, count): sends `count` (at most kMaxBatch)
+// messages with one sendmmsg. Message i is send record i (its ancillary data, piece count and
+// port), its pieces follow the previous message's from pieces[firstPiece], and
+// texts[2 (firstMessage + i)] is its destination (undefined on a connected socket) and the
+// entry after it its pktinfo address (or undefined). How many went out, or -errno (-EAGAIN:
+// the send buffer was full before the first).
+Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  const BatchArguments batch{info[0], info[1].As<Napi::Number>().Uint32Value(), info[2],
+                             info[3].As<Napi::Number>().Uint32Value(),
+                             std::min<uint32_t>(info[4].As<Napi::Number>().Uint32Value(), kMaxBatch)};
+  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
+  SegmentCandidate candidates[kMaxBatch];
+  if (!GatherBatch(env, batch, candidates)) return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
+  SendArena& arena = environment_->send_arena;
   for (;;) {
-    const size_t sends = GroupSegments(candidates, count, gso_ && state_->family != AF_UNIX, arena.members);
-    for (uint32_t send = 0, first = 0; send < sends; first += arena.members[send++]) {
-      const SendArena::Message& lead = arena.messages[first];
-      const SendArena::Message& last = arena.messages[first + arena.members[send] - 1];
-      msghdr& header = arena.headers[send].msg_hdr;
-      header = {};
-      if (lead.destination.length > 0) {
-        header.msg_name = const_cast<sockaddr*>(lead.destination.get());
-        header.msg_namelen = lead.destination.length;
-      }
-      header.msg_iov = arena.iov.data() + lead.iov_begin;
-      header.msg_iovlen = last.iov_end - lead.iov_begin;
-      if (lead.control_length > 0) {
-        header.msg_control = arena.control[first];
-        header.msg_controllen = lead.control_length;
-      } else if (arena.members[send] > 1) {
-        SendAncillary segmented;
-        segmented.present = kSendSegmentSize;
-        segmented.segment_size = static_cast<int>(lead.bytes);
-        size_t written = 0;
-        EncodeAncillary(segmented, state_->family, arena.control[first], kMaxSendControl, &written);
-        header.msg_control = arena.control[first];
-        header.msg_controllen = written;
-      }
-    }
+    const size_t sends = LayOutBatch(arena, candidates, batch.count, gso_ && state_->family != AF_UNIX, state_->family);
     int sent;
     do {
       sent = sendmmsg(state_->fd, arena.headers, static_cast<unsigned>(sends), MSG_NOSIGNAL);
@@ -220,9 +232,7 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
     }
     uint32_t messages_sent = 0;
     for (int send = 0; send < sent; send++) {
-      for (uint32_t m = 0; m < arena.members[send]; m++) {
-        state_->counters.CountSent(arena.messages[messages_sent + m].bytes);
-      }
+      for (uint32_t m = 0; m < arena.members[send]; m++) state_->counters.CountSent(arena.messages[messages_sent + m].bytes);
       messages_sent += arena.members[send];
     }
     arena.Trim();

@@ -12,6 +12,7 @@
 
 #include "address.h"
 #include "readiness.h"
+#include "segments.h"
 
 namespace abyss {
 
@@ -95,6 +96,14 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   // Sending (send.cc).
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  struct BatchArguments {
+    napi_value pieces;
+    uint32_t first_piece;
+    napi_value texts;
+    uint32_t first_message;
+    uint32_t count;
+  };
+  bool GatherBatch(napi_env env, const BatchArguments& batch, SegmentCandidate* candidates);
   // The destination of a send: an IP literal and port, or a unix path (port ignored).
   bool ParseDestination(napi_env env, napi_value text, uint32_t port, SocketAddress* out);
 

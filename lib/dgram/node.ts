@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { TransportError, badarg, closedError, systemError } from '../errors';
+import { TransportError, badarg, closedError, systemError, type PosixReason } from '../errors';
 import type { IpFamily } from '../types';
 
 const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
@@ -19,7 +19,8 @@ export const DGRAM_REUSEPORT = os.platform() === 'linux' &&
 /** A system error by errno name ('EADDRINUSE'), as the native transport reports it. */
 export function namedError(operation: string, syscall: string, code: string, detail = ''): TransportError {
   const errno = (os.constants.errno as Record<string, number>)[code];
-  if (errno === undefined) return new TransportError(code.toLowerCase(), `${operation}: ${syscall}${detail} failed: ${code.toLowerCase()}`, syscall);
+  // A name Node's errno table lacks (libuv's own): its spelling is the reason all the same.
+  if (errno === undefined) return new TransportError(code.toLowerCase() as PosixReason, `${operation}: ${syscall}${detail} failed: ${code.toLowerCase()}`, syscall);
   return systemError(operation, syscall, errno, detail);
 }
 
