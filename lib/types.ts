@@ -81,7 +81,8 @@ export interface SendAncillary {
   tclass?: number;
   ttl?: number;
   hoplimit?: number;
-  pktinfo?: { address?: string; ifindex?: number };
+  /** The source address and interface (an index, or a name) of this datagram; `specDst` is what recv reports and is taken as the source. */
+  pktinfo?: { address?: string; ifindex?: number | string; specDst?: string };
   segmentSize?: number;
 }
 
@@ -111,6 +112,8 @@ export interface SocketRef {
   carry: RecvData[];
   buffer: number;
   readPackets: number;
+  /** The active mode the socket was in (true, 'once', the remaining count N, or false). */
+  active?: Active;
 }
 
 export interface RawOptionSet {
@@ -142,11 +145,13 @@ export interface SocketOptions {
   recvtclass?: boolean;
   recvttl?: boolean;
   dontroute?: boolean;
-  /** IPv4: an interface address; IPv6: an interface index. */
+  /** IPv4: an interface address; IPv6: an interface index or name. */
   multicast_if?: string | number;
   multicast_loop?: boolean;
+  /** IP_MULTICAST_ALL / IPV6_MULTICAST_ALL: false delivers only the groups this socket joined. */
+  multicast_all?: boolean;
   multicast_ttl?: number;
-  /** `[multiaddr, interface]` (IPv4 addresses, or for IPv6 `[multiaddr, ifindex]`). */
+  /** `[multiaddr, interface]` (IPv4 addresses, or for IPv6 `[multiaddr, interface index or name]`). */
   add_membership?: [string, string | number];
   drop_membership?: [string, string | number];
   /** `[multiaddr, interface, source]`. */

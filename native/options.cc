@@ -64,7 +64,8 @@ constexpr int64_t kIntMax = 0x7fffffff;
 
 std::vector<OptionRow> BuildTable() {
   return {
-      Flag("broadcast", Sock(SO_BROADCAST), Sock(SO_BROADCAST)),
+      // SOL_SOCKET options a unix socket has too, as gen_udp finds when it asks the kernel.
+      Flag("broadcast", Sock(SO_BROADCAST), Sock(SO_BROADCAST), Sock(SO_BROADCAST)),
       RestoredThrough(Doubled(Number("recbuf", Sock(SO_RCVBUF), Sock(SO_RCVBUF), Sock(SO_RCVBUF), 1, kIntMax / 2)),
                       Sock(SO_RCVBUFFORCE)),
       RestoredThrough(Doubled(Number("sndbuf", Sock(SO_SNDBUF), Sock(SO_SNDBUF), Sock(SO_SNDBUF), 1, kIntMax / 2)),
@@ -80,9 +81,12 @@ std::vector<OptionRow> BuildTable() {
       Ancillary(Flag("recvtos", Ip(IP_RECVTOS), Ip(IP_RECVTOS))),
       Ancillary(Flag("recvtclass", kNone, Ip6(IPV6_RECVTCLASS))),
       Ancillary(Flag("recvttl", Ip(IP_RECVTTL), Ip(IP_RECVTTL))),
-      Flag("dontroute", Sock(SO_DONTROUTE), Sock(SO_DONTROUTE)),
+      Flag("dontroute", Sock(SO_DONTROUTE), Sock(SO_DONTROUTE), Sock(SO_DONTROUTE)),
       Row("multicast_if", ValueKind::kMulticastIf, Ip(IP_MULTICAST_IF), Ip6(IPV6_MULTICAST_IF), kNone, 0, kIntMax),
       Flag("multicast_loop", Ip(IP_MULTICAST_LOOP), Ip6(IPV6_MULTICAST_LOOP)),
+      // Off, a socket bound to the wildcard gets only the groups it joined itself (Linux's
+      // default, on, delivers every group any socket of the host joined on that port).
+      Flag("multicast_all", Ip(IP_MULTICAST_ALL), Ip6(IPV6_MULTICAST_ALL)),
       Number("multicast_ttl", Ip(IP_MULTICAST_TTL), Ip6(IPV6_MULTICAST_HOPS), kNone, 0, 255),
       SetOnly(Row("add_membership", ValueKind::kMembership, Ip(IP_ADD_MEMBERSHIP), Ip6(IPV6_ADD_MEMBERSHIP), kNone),
               "drop_membership"),

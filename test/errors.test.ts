@@ -271,8 +271,7 @@ describe('send: bad arguments reject badarg', () => {
   });
 
   test.each<[string, unknown]>([
-    ['not an IP', 'nope'], ['out of range', '256.1.1.1'], ['empty', ''], ['with a port', '127.0.0.1:80'],
-    ['bad IPv6', ':::1'], ['a number', 5], ['null', null],
+    ['empty', ''], ['with a port', '127.0.0.1:80'], ['bad IPv6', ':::1'], ['a number', 5], ['null', null], ['with a space', 'a b'],
   ])('address %s', async (_what, address) => {
     const socket = socket4();
     await expectRejects(() => UDP.send(socket, address as string, 9, 'x'), 'badarg');
@@ -322,7 +321,7 @@ describe('sendBatch: bad arguments reject badarg and send nothing', () => {
   test.each<[string, unknown]>([
     ['not an array', { address: '127.0.0.1', port: 9, data: 'x' }],
     ['a message that is not an object', ['x']],
-    ['a bad address', [{ address: 'nope', port: 9, data: 'x' }]],
+    ['a bad address', [{ address: '127.0.0.1:80', port: 9, data: 'x' }]],
     ['a bad port', [{ address: '127.0.0.1', port: 70000, data: 'x' }]],
     ['bad data', [{ address: '127.0.0.1', port: 9, data: 5 }]],
     ['bad ancillary', [{ address: '127.0.0.1', port: 9, data: 'x', ancillary: 'ttl' }]],

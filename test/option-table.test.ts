@@ -35,6 +35,7 @@ const common: Row[] = [
   ['recvttl', true, true],
   ['dontroute', true, true],
   ['multicast_loop', false, false],
+  ['multicast_all', false, false],
   ['multicast_ttl', 4, 4],
   ['bind_to_device', 'lo', 'lo'],
   ['pktinfo', true, true],
@@ -157,7 +158,7 @@ describe('multicast membership', () => {
     UDP.setopts(receiver, { drop_membership: ['ff12::77', 1] });
     UDP.setopts(receiver, { add_source_membership: ['ff32::8000:1', 1, '::1'] });
     UDP.setopts(receiver, { drop_source_membership: ['ff32::8000:1', 1, '::1'] });
-    expect(() => UDP.setopts(receiver, { add_membership: ['ff12::77', 'lo'] as never })).toThrow(expect.objectContaining({ reason: 'badarg' }));
+    expect(() => UDP.setopts(receiver, { add_membership: ['ff12::77', 'nosuchif0'] })).toThrow(expect.objectContaining({ reason: 'badarg' }));
   });
 
   test('a kernel refusal in setopts undoes what the same call already did', () => {

@@ -5,6 +5,7 @@
  * @internal
  * @packageDocumentation
  */
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import { isIP } from 'node:net';
 import os from 'node:os';
@@ -90,13 +91,26 @@ export interface Destination {
   text: string;
   port: number;
   local: boolean;
+  /** A host name that the asynchronous calls resolve first (`text` is then empty). */
+  host?: string;
+}
+
+/** A host name as DNS spells one (RFC 1123 labels), not an IP literal. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** The loopback address of an IP family, which `'localhost'` names in every call. */
+export function loopbackOf(family: SocketFamily): string {
+  return family === 'inet6' ? '::1' : '127.0.0.1';
 }
 
 /**
  * An address (an IP string or `{ local: path }`) and port for a socket of `family`, each
- * property read once.
+ * property read once. An IP literal of the other family is `eafnosupport`, as inet says;
+ * `'localhost'` is the family's loopback; another host name is kept for `resolveHost` where
+ * `names` is 'resolve' (the calls that are asynchronous anyway), and badarg elsewhere.
  */
-export function checkDestination(address: unknown, port: unknown, family: SocketFamily, operation: string): Destination {
+export function checkDestination(address: unknown, port: unknown, family: SocketFamily, operation: string,
+  names: 'resolve' | 'literal' = 'literal'): Destination {
   if (isPlainObject(address)) {
     const path = address.local;
     if (typeof path !== 'string') throw badarg(operation, `address must be an IP string or { local: path }, got ${show(address)}`);
@@ -108,8 +122,32 @@ export function checkDestination(address: unknown, port: unknown, family: Socket
   }
   const number = checkPort(port, operation);
   if (family === 'local') throw new TransportError('eafnosupport', `${operation}: an IP address on a unix socket`);
-  if (!checkIp(address, family)) throw badarg(operation, `not an IP address of this socket's family: ${show(address)}`);
-  return { text: address, port: number, local: false };
+  const version = isIP(address.split('%')[0]);
+  if (version !== 0) {
+    if ((version === 6) !== (family === 'inet6')) {
+      throw new TransportError('eafnosupport', `${operation}: ${show(address)} is an IPv${version} address, the socket is ${family === 'inet6' ? 'IPv6 (write an IPv4 peer as ::ffff:a.b.c.d)' : 'IPv4'}`);
+    }
+    if (!checkIp(address, family)) throw badarg(operation, `not an IP address of this socket's family: ${show(address)}`);
+    return { text: address, port: number, local: false };
+  }
+  if (address.toLowerCase() === 'localhost') return { text: loopbackOf(family), port: number, local: false };
+  if (names === 'resolve' && HOST_NAME.test(address)) return { text: '', port: number, local: false, host: address };
+  throw badarg(operation, names === 'resolve'
+    ? `not an IP address or host name: ${show(address)}`
+    : `${show(address)} is not an IP literal: resolve host names first (dns.lookup), or send, which resolves them`);
+}
+
+/**
+ * A host name's address in the socket's family, as gen_udp and node:dgram resolve one
+ * (getaddrinfo, through dns.lookup); a name that does not resolve is `nxdomain`, as inet says.
+ */
+export async function resolveHost(host: string, family: SocketFamily, operation: string): Promise<string> {
+  try {
+    return (await dns.lookup(host, { family: family === 'inet6' ? 6 : 4 })).address;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'failed';
+    throw new TransportError('nxdomain', `${operation}: ${show(host)} does not resolve to an ${family === 'inet6' ? 'IPv6' : 'IPv4'} address (${code})`, 'getaddrinfo');
+  }
 }
 
 /** The send overloads' arguments (after the socket), each read once. */
@@ -236,7 +274,7 @@ export function bindAddress(ip: unknown, family: SocketFamily): string | undefin
     return checkLocalPath(ip.local, 'listen');
   }
   if (ip === undefined || ip === 'any') return family === 'inet6' ? '::' : '0.0.0.0';
-  if (ip === 'loopback') return family === 'inet6' ? '::1' : '127.0.0.1';
+  if (ip === 'loopback' || ip === 'localhost') return loopbackOf(family);
   if (typeof ip !== 'string' || !checkIp(ip, family)) {
     throw badarg('listen', `ip must be 'any', 'loopback', an IP literal of the family or { local: path }, got ${show(ip)}`);
   }

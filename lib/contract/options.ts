@@ -17,7 +17,7 @@ export const OPTION_HOMES = {
   active: 'facade', buffer: 'facade', read_packets: 'facade', mode: 'facade',
   broadcast: 'kernel', recbuf: 'kernel', sndbuf: 'kernel', reuseaddr: 'kernel', reuseport: 'kernel', reuseport_lb: 'kernel',
   priority: 'kernel', tos: 'kernel', tclass: 'kernel6', ttl: 'kernel', recvtos: 'kernel', recvtclass: 'kernel6',
-  recvttl: 'kernel', dontroute: 'kernel', multicast_if: 'kernel', multicast_loop: 'kernel', multicast_ttl: 'kernel',
+  recvttl: 'kernel', dontroute: 'kernel', multicast_if: 'kernel', multicast_loop: 'kernel', multicast_all: 'kernel', multicast_ttl: 'kernel',
   add_membership: 'kernel', drop_membership: 'kernel', add_source_membership: 'kernel', drop_source_membership: 'kernel',
   ipv6_v6only: 'kernel6', bind_to_device: 'kernel', raw: 'kernel', pktinfo: 'kernel', recvorigdstaddr: 'kernel',
   timestamp: 'kernel', rxq_ovfl: 'kernel', gro: 'kernel', segment: 'kernel', recverr: 'kernel', mtu_discover: 'kernel',

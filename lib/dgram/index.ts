@@ -60,7 +60,7 @@ import dgram from 'node:dgram';
 import { threadId, Worker } from 'node:worker_threads';
 import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
-  listenArguments, resolveFamily, sendArguments,
+  listenArguments, resolveFamily, resolveHost, sendArguments, type Destination,
 } from '../contract/arguments';
 import { selectStats, statistics } from '../contract/counters';
 import { byteLength, flatten, toBuffers } from '../contract/iodata';
@@ -145,21 +145,29 @@ function listen(port: number, options: ListenOptions = {}): DgramSocket {
   return handle;
 }
 
-/** Where a send goes: undefined for the connected peer. Throws what the call should reject with. */
-function destination(socket: DgramSocket, addressed: boolean, address: unknown, port: unknown, operation: string): { ip?: string; port: number } {
+/** Where a send goes, checked: undefined for the connected peer. */
+function checkTarget(socket: DgramSocket, addressed: boolean, address: unknown, port: unknown, operation: string): Destination | undefined {
   if (!addressed || address === undefined) {
     if (!socket.peer) throw namedError(operation, 'sendmsg', 'EDESTADDRREQ');
-    return { port: 0 };
+    return undefined;
   }
-  const checked = checkDestination(address, port, socket.family, operation);
-  // node:dgram takes an IPv4 literal on an IPv6 socket only v4-mapped.
-  const ip = socket.family === 'inet6' && !checked.text.includes(':') ? `::ffff:${checked.text}` : checked.text;
+  const checked = checkDestination(address, port, socket.family, operation, 'resolve');
+  if (checked.port === 0) throw namedError(operation, 'sendmsg', 'EINVAL', ' to port 0');
+  return checked;
+}
+
+/**
+ * The address node:dgram sends to (undefined: the connected peer). A host name is resolved
+ * first: as with node:dgram's own lookups, a send to a name may go out after later ones.
+ */
+async function resolveTarget(socket: DgramSocket, target: Destination | undefined, operation: string): Promise<{ ip?: string; port: number }> {
+  if (target === undefined) return { port: 0 };
+  const ip = target.host !== undefined ? await resolveHost(target.host, socket.family, operation) : target.text;
   if (socket.peer) {
-    if (ip === socket.peer.address && checked.port === socket.peer.port) return { port: 0 };
+    if (ip === socket.peer.address && target.port === socket.peer.port) return { port: 0 };
     throw namedError(operation, 'sendmsg', 'EISCONN', ' (node:dgram sends only to the peer of a connected socket)');
   }
-  if (checked.port === 0) throw namedError(operation, 'sendmsg', 'EINVAL', ' to port 0');
-  return { ip, port: checked.port };
+  return { ip, port: target.port };
 }
 
 const ANCILLARY_FIELDS = new Set(['tos', 'tclass', 'ttl', 'hoplimit', 'pktinfo', 'segmentSize']);
@@ -172,36 +180,28 @@ function refuseAncillary(ancillary: Record<string, unknown>, operation: string):
   if (keys.length > 0) throw enotsup(operation, `node:dgram cannot send ancillary data (${keys.join(', ')})`);
 }
 
-function send(socket: DgramSocket, ...args: unknown[]): Promise<void> {
-  try {
-    checkSocket(socket, 'send');
-    const { addressed, address, port, ancillary, data } = sendArguments(args);
-    if (ancillary !== undefined) refuseAncillary(ancillary, 'send');
-    socket.assertOpen('send');
-    const pieces = flatten(data);
-    if (pieces === undefined) throw badarg('send', `data must be iodata (strings, Uint8Arrays, nested arrays of them), got ${show(data)}`);
-    const to = destination(socket, addressed, address, port, 'send');
-    const buffers = toBuffers(pieces);
-    return socket.transmit(buffers, byteLength(buffers), to.ip, to.port, 'send');
-  } catch (error) {
-    return Promise.reject(error);
-  }
+async function send(socket: DgramSocket, ...args: unknown[]): Promise<void> {
+  checkSocket(socket, 'send');
+  const { addressed, address, port, ancillary, data } = sendArguments(args);
+  if (ancillary !== undefined) refuseAncillary(ancillary, 'send');
+  socket.assertOpen('send');
+  const pieces = flatten(data);
+  if (pieces === undefined) throw badarg('send', `data must be iodata (strings, Uint8Arrays, nested arrays of them), got ${show(data)}`);
+  const buffers = toBuffers(pieces);
+  const to = await resolveTarget(socket, checkTarget(socket, addressed, address, port, 'send'), 'send');
+  return socket.transmit(buffers, byteLength(buffers), to.ip, to.port, 'send');
 }
 
-function sendBatch(socket: DgramSocket, messages: BatchMessage[]): Promise<number> {
-  const ready: { pieces: Buffer[]; ip?: string; port: number }[] = [];
-  try {
-    openSocket(socket, 'sendBatch');
-    // Every message is checked before the first goes out, so a bad one sends nothing.
-    for (const [index, { address, port, data, ancillary }] of batchMessages(messages).entries()) {
-      const pieces = flatten(data);
-      if (pieces === undefined) throw badarg('sendBatch', `message ${index}: data must be iodata`);
-      if (ancillary !== undefined) refuseAncillary(ancillary, 'sendBatch');
-      ready.push({ pieces: toBuffers(pieces), ...destination(socket, true, address, port, 'sendBatch') });
-    }
-  } catch (error) {
-    return Promise.reject(error);
-  }
+async function sendBatch(socket: DgramSocket, messages: BatchMessage[]): Promise<number> {
+  openSocket(socket, 'sendBatch');
+  // Every message is checked (and every name resolved) before the first goes out, so a bad one sends nothing.
+  const checked = batchMessages(messages).map(({ address, port, data, ancillary }, index) => {
+    const pieces = flatten(data);
+    if (pieces === undefined) throw badarg('sendBatch', `message ${index}: data must be iodata`);
+    if (ancillary !== undefined) refuseAncillary(ancillary, 'sendBatch');
+    return { pieces: toBuffers(pieces), target: checkTarget(socket, true, address, port, 'sendBatch') };
+  });
+  const ready = await Promise.all(checked.map(async ({ pieces, target }) => ({ pieces, ...(await resolveTarget(socket, target, 'sendBatch')) })));
   // node:dgram queues them in order; the batch settles when the last one did.
   const sent = ready.map((message) => socket.transmit(message.pieces, byteLength(message.pieces), message.ip, message.port, 'sendBatch'));
   return Promise.all(sent).then(() => ready.length);
@@ -260,7 +260,7 @@ function info(raw: { address: string; family: string; port: number }): IpSocketI
 function connect(socket: DgramSocket, address: string | { local: string }, port: number): void {
   openSocket(socket, 'connect');
   const checked = checkDestination(address, port, socket.family, 'connect');
-  const ip = socket.family === 'inet6' && !checked.text.includes(':') ? `::ffff:${checked.text}` : checked.text;
+  const ip = checked.text;
   if (checked.port === 0) throw enotsup('connect', 'node:dgram cannot connect to port 0');
   if (socket.peer) {
     socket.dgram.disconnect();

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { isIP } from 'node:net';
-import { INT_MAX, isInt, validActive } from '../contract/arguments';
+import { INT_MAX, interfaceExists, isInt, validActive } from '../contract/arguments';
 import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, optionHome, refuse } from '../contract/options';
 import { TransportError, badarg, enotsup, show } from '../errors';
 import type { Active, IpFamily } from '../types';
@@ -32,22 +32,26 @@ const v4 = (value: unknown): boolean => typeof value === 'string' && isIP(value)
 const v6 = (value: unknown): boolean => typeof value === 'string' && isIP(value) === 6;
 
 /** '::%name' for an IPv6 interface index (node:dgram's way to name one); undefined for 0. */
-function scope(index: number, option: string): string | undefined {
-  const name = interfaceName(index, 'setopts', option);
+function scope(iface: number | string, option: string): string | undefined {
+  const name = typeof iface === 'string' ? iface : interfaceName(iface, 'setopts', option);
   return name === undefined ? undefined : `::%${name}`;
 }
+
+/** An IPv6 interface: an index, or a name the kernel knows. */
+const v6Interface = (value: unknown): boolean =>
+  isInt(value, 0, INT_MAX) || (typeof value === 'string' && !/^[0-9]/.test(value) && interfaceExists(value));
 
 function membershipValid(size: 2 | 3) {
   return (value: unknown, family: IpFamily): boolean => {
     if (!Array.isArray(value) || value.length !== size) return false;
     const [group, iface, source] = value as unknown[];
     if (family === 'inet') return v4(group) && v4(iface) && (size === 2 || v4(source));
-    return v6(group) && isInt(iface, 0, INT_MAX) && (size === 2 || v6(source));
+    return v6(group) && v6Interface(iface) && (size === 2 || v6(source));
   };
 }
 
 function interfaceArgument(state: DgramSocket, iface: string | number, option: string): string | undefined {
-  return state.family === 'inet' ? iface as string : scope(iface as number, option);
+  return state.family === 'inet' ? iface as string : scope(iface, option);
 }
 
 function membership(join: boolean) {
@@ -173,13 +177,13 @@ const SPECS: Record<string, OptionSpec> = {
     },
   },
   multicast_if: {
-    valid: (v, f) => (f === 'inet' ? v4(v) : isInt(v, 0, INT_MAX)),
-    expected: 'an IPv4 interface address (IPv4) or an interface index (IPv6)',
+    valid: (v, f) => (f === 'inet' ? v4(v) : v6Interface(v)),
+    expected: 'an IPv4 interface address (IPv4) or an interface index or name (IPv6)',
     get: (s) => s.multicastIf ?? (s.family === 'inet' ? '0.0.0.0' : 0),
     set: (s, v: string | number) => {
       const old = s.multicastIf;
       const apply = (value: string | number | undefined): void => {
-        s.dgram.setMulticastInterface(s.family === 'inet' ? (value as string | undefined) ?? '0.0.0.0' : scope((value as number | undefined) ?? 0, 'multicast_if') ?? '::');
+        s.dgram.setMulticastInterface(s.family === 'inet' ? (value as string | undefined) ?? '0.0.0.0' : scope(value ?? 0, 'multicast_if') ?? '::');
       };
       apply(v);
       s.multicastIf = v;

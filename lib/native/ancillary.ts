@@ -1,6 +1,7 @@
 import { checkIp, isPlainObject } from '../contract/arguments';
 import { badarg, show } from '../errors';
 import type { SocketFamily } from '../types';
+import { binding } from './binding';
 import {
   RECORD_HOPLIMIT, RECORD_IFINDEX, RECORD_PRESENT, RECORD_SEGMENT_SIZE, RECORD_TCLASS, RECORD_TOS, RECORD_TTL,
   SEND_HOPLIMIT, SEND_PKTINFO_ADDRESS, SEND_PKTINFO_IFINDEX, SEND_SEGMENT_SIZE, SEND_TCLASS, SEND_TOS, SEND_TTL,
@@ -56,23 +57,42 @@ export function encodeAncillary(ancillary: Record<string, unknown>, family: Sock
   return pktinfoAddress;
 }
 
-/** pktinfo `{ address?, ifindex? }`: the source address and interface of a send. */
+/**
+ * pktinfo `{ address?, ifindex?, specDst? }`: the source address and interface of a send. What
+ * recv reported sends back unchanged: `specDst`, where the kernel gives it (IPv4), is the
+ * local address the route chose, and the source; `address` is the datagram's destination,
+ * the source where there is no specDst. The interface is an index or a name.
+ */
 function encodePktinfo(value: unknown, family: SocketFamily, records: Int32Array, base: number, operation: string): string | undefined {
-  if (!isPlainObject(value)) throw badarg(operation, `ancillary 'pktinfo' must be { address?, ifindex? }, got ${show(value)}`);
+  if (!isPlainObject(value)) throw badarg(operation, `ancillary 'pktinfo' must be { address?, ifindex?, specDst? }, got ${show(value)}`);
   let address: unknown;
   let ifindex: unknown;
+  let specDst: unknown;
   for (const key of Object.keys(value)) {
     if (key === 'address') address = value[key];
     else if (key === 'ifindex') ifindex = value[key];
+    else if (key === 'specDst') specDst = value[key];
     else throw badarg(operation, `unknown pktinfo key '${key}'`);
   }
-  if (ifindex !== undefined && (!Number.isInteger(ifindex) || (ifindex as number) < 0 || (ifindex as number) > INT32_MAX)) {
-    throw badarg(operation, `ancillary pktinfo.ifindex must be an interface index, got ${show(ifindex)}`);
+  records[base + RECORD_IFINDEX] = interfaceIndexOf(ifindex, operation);
+  for (const [key, text] of [['address', address], ['specDst', specDst]] as const) {
+    if (text !== undefined && (typeof text !== 'string' || !checkIp(text, family))) {
+      throw badarg(operation, `ancillary pktinfo.${key} is not an address of this socket's family: ${show(text)}`);
+    }
   }
-  records[base + RECORD_IFINDEX] = (ifindex as number | undefined) ?? 0;
-  if (address === undefined) return undefined;
-  if (typeof address !== 'string' || !checkIp(address, family)) {
-    throw badarg(operation, `ancillary pktinfo.address is not an address of this socket's family: ${show(address)}`);
+  return (specDst ?? address) as string | undefined;
+}
+
+/** pktinfo's interface: an index, or a name the kernel knows; 0 (any) when absent. */
+function interfaceIndexOf(ifindex: unknown, operation: string): number {
+  if (ifindex === undefined) return 0;
+  if (typeof ifindex === 'string') {
+    const index = ifindex.length > 0 && ifindex.length < 16 && !ifindex.includes('\0') ? binding.interfaceIndex(ifindex) : 0;
+    if (index === 0) throw badarg(operation, `ancillary pktinfo.ifindex names no interface: ${show(ifindex)}`);
+    return index;
   }
-  return address;
+  if (!Number.isInteger(ifindex) || (ifindex as number) < 0 || (ifindex as number) > INT32_MAX) {
+    throw badarg(operation, `ancillary pktinfo.ifindex must be an interface index or name, got ${show(ifindex)}`);
+  }
+  return ifindex as number;
 }

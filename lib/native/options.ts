@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { types } from 'node:util';
-import { checkIp, isInt, isPlainObject, validActive, INT_MAX } from '../contract/arguments';
+import { INT_MAX, checkIp, interfaceExists, isInt, isPlainObject, validActive } from '../contract/arguments';
 import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, show } from '../errors';
 import type { Active, SocketFamily } from '../types';
@@ -83,15 +83,18 @@ function expectation(row: OptionRow, family: SocketFamily): string {
     case KIND_INT: return `an integer from ${row.min} to ${row.max}`;
     case KIND_INTERFACE_NAME: return 'an interface name of at most 15 bytes';
     case KIND_MTU_DISCOVER: return MTU_MODES.map((mode) => `'${mode}'`).join(', ');
-    case KIND_MULTICAST_IF: return family === 'inet6' ? 'an interface index' : 'an IPv4 interface address';
-    case KIND_MEMBERSHIP: return family === 'inet6' ? '[group, interface index]' : '[group, interface address]';
-    default: return family === 'inet6' ? '[group, interface index, source]' : '[group, interface address, source]';
+    case KIND_MULTICAST_IF: return family === 'inet6' ? 'an interface index or name' : 'an IPv4 interface address';
+    case KIND_MEMBERSHIP: return family === 'inet6' ? '[group, interface index or name]' : '[group, interface address]';
+    default: return family === 'inet6' ? '[group, interface index or name, source]' : '[group, interface address, source]';
   }
 }
 
-/** An interface of a membership or multicast_if: an address on IPv4, an index on IPv6. */
+/**
+ * An interface of a membership or multicast_if: an address on IPv4; on IPv6 an index, or a
+ * name (Node has no way to learn an index), which the addon turns into its index.
+ */
 function interfaceValue(value: unknown, family: SocketFamily): string | number | undefined {
-  if (family === 'inet6') return isInt(value, 0, INT_MAX) ? value : undefined;
+  if (family === 'inet6') return isInt(value, 0, INT_MAX) || (typeof value === 'string' && !/^[0-9]/.test(value) && interfaceExists(value)) ? value : undefined;
   return typeof value === 'string' && checkIp(value, 'inet') ? value : undefined;
 }
 
@@ -119,8 +122,10 @@ function encodeOption(name: string, value: unknown, family: SocketFamily, operat
       if (typeof value !== 'boolean') throw bad();
       break;
     case KIND_INT:
+      if (typeof value !== 'number') throw bad();
+      break;
     case KIND_MULTICAST_IF:
-      if (typeof value !== (row.kind === KIND_INT || family === 'inet6' ? 'number' : 'string')) throw bad();
+      if (typeof value !== 'string' && (family !== 'inet6' || typeof value !== 'number')) throw bad();
       break;
     case KIND_INTERFACE_NAME:
     case KIND_MTU_DISCOVER:

@@ -47,6 +47,8 @@ export interface OutgoingBatch {
 }
 
 interface PendingSend {
+  /** Its destination is a host name still being resolved: it keeps its place in line. */
+  waiting?: boolean;
   datagram?: OutgoingDatagram;
   /** For a batch: the messages, how many went out so far, and where the next one's pieces start. */
   batch?: OutgoingBatch;
@@ -144,10 +146,16 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
 
   /**
    * What another thread passes to `UDP.adopt` after `controllingProcess` handed it the
-   * socket: structured-cloneable, it carries the datagrams this thread had already read.
+   * socket: structured-cloneable, it carries the datagrams this thread had already read and
+   * the socket's active mode.
    */
-  get ref(): SocketRef {
+  get handoff(): SocketRef {
     return this.#handedRef ?? { abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets };
+  }
+
+  /** The first name of `handoff`. */
+  get ref(): SocketRef {
+    return this.handoff;
   }
 
   get active(): Active {
@@ -315,9 +323,11 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
         break;
       }
       if (this.#active === 'once' || this.#active === 1) {
+        // As inet: {udp_passive, S} when a count N runs out, never after {active, once}.
+        const counted = this.#active === 1;
         this.#active = false;
         this.emit('udp', record);
-        this.emit('udp_passive', this);
+        if (counted) this.emit('udp_passive', this);
       } else {
         if (typeof this.#active === 'number') this.#active--;
         this.emit('udp', record);
@@ -345,6 +355,39 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     if (result >= 0) return true;
     if (result === -EAGAIN) return false;
     throw nativeError('send', result);
+  }
+
+  /**
+   * @internal A send or batch to a host name: it takes its place in line now, so that sends
+   * after it stay after it, and goes out once `ready` says where to.
+   */
+  transmitWhenResolved(ready: Promise<{ datagram: OutgoingDatagram } | { batch: OutgoingBatch }>, bytes: number, operation: string): Promise<number | undefined> {
+    try {
+      this.assertOwner(operation);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      const pending: PendingSend = { waiting: true, sent: 0, nextPiece: 0, bytes, resolve, reject };
+      this.#sends.push(pending);
+      this.sendPending += bytes;
+      this.#updateWatch();
+      const settled = (error?: TransportError, fields?: object): void => {
+        // Closed or handed over meanwhile: already rejected.
+        const index = this.#sends.indexOf(pending);
+        if (index < 0) return;
+        if (error) {
+          this.#sends.splice(index, 1);
+          this.sendPending -= bytes;
+          reject(error);
+        } else {
+          Object.assign(pending, fields, { waiting: false });
+        }
+        this.#flushSends();
+        this.#updateWatch();
+      };
+      ready.then((fields) => settled(undefined, fields), (error: TransportError) => settled(error));
+    });
   }
 
   /** @internal Messages in order, one sendmmsg per up to MAX_BATCH of them. */
@@ -389,6 +432,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     let progressed = false;
     while (this.#sends.length > 0) {
       const pending = this.#sends[0];
+      if (pending.waiting) return;
       try {
         if (pending.batch) {
           const before = pending.sent;
@@ -437,7 +481,8 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     if (this.#shut || !this.#owned) return;
     const receiving = this.#waiters.length > 0 || this.#active !== false;
     const busy = receiving || this.#sends.length > 0;
-    const wanted = (receiving ? READABLE : 0) | (this.#sends.length > 0 && this.#retryTimer === undefined ? WRITABLE : 0);
+    const sending = this.#sends.length > 0 && !this.#sends[0].waiting && this.#retryTimer === undefined;
+    const wanted = (receiving ? READABLE : 0) | (sending ? WRITABLE : 0);
     const next = idle ? wanted : wanted | (this.#watching & READABLE);
     if (next === this.#watching && busy === this.#held) return;
     const result = this.native.watch(next, busy);
@@ -452,13 +497,15 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#owned = false;
     this.#watching = 0;
     this.#held = false;
-    this.#active = false;
+    // The mode travels with the socket, as with inet's controlling_process.
     this.#handedRef = {
       abyssSocket: this.native.id,
       carry: this.#queue.slice(this.#head),
       buffer: this.buffer,
       readPackets: this.readPackets,
+      active: this.#active,
     };
+    this.#active = false;
     this.#queue = [];
     this.#head = 0;
     this.#failPending(() => new TransportError('not_owner', 'the socket was handed to another thread'));

@@ -3,14 +3,14 @@ import { types } from 'node:util';
 import { threadId, Worker } from 'node:worker_threads';
 import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
-  listenArguments, resolveFamily, sendArguments, validActive, type Destination,
+  listenArguments, resolveFamily, resolveHost, sendArguments, validActive, type Destination,
 } from '../contract/arguments';
 import { selectStats, statistics } from '../contract/counters';
-import { flatten } from '../contract/iodata';
+import { byteLength, flatten } from '../contract/iodata';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, closedError, notOwnerError, show, systemError } from '../errors';
 import type {
-  BatchMessage, ErrorQueueEntry, IpFamily, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketFamily,
+  Active, BatchMessage, ErrorQueueEntry, IpFamily, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketFamily,
   SocketInfoOf, SocketOptions, SocketRef, SocketStats, Timeout, Transport,
 } from '../types';
 import { encodeAncillary } from './ancillary';
@@ -97,7 +97,7 @@ function send(socket: Socket, ...args: unknown[]): Promise<void> {
     checkSocket(socket, 'send');
     const family = socket.family;
     const { addressed, address, port, ancillary, data } = sendArguments(args);
-    const destination: Destination | undefined = addressed ? checkDestination(address, port, family, 'send') : undefined;
+    const destination: Destination | undefined = addressed ? checkDestination(address, port, family, 'send', 'resolve') : undefined;
     const pieces = flatten(data);
     if (pieces === undefined) throw badarg('send', 'data must be iodata: a string, a Uint8Array or nested arrays of them');
     let record: Int32Array | undefined;
@@ -106,14 +106,20 @@ function send(socket: Socket, ...args: unknown[]): Promise<void> {
       pktinfoAddress = encodeAncillary(ancillary, family, sendRecords, CHECK_RECORD, 'send');
       record = sendRecords.slice(CHECK_RECORD, CHECK_RECORD + RECORD_STRIDE);
     }
-    return socket.transmit({ pieces, destination: destination?.text, port: destination?.port ?? 0, record, pktinfoAddress });
+    const datagram = { pieces, destination: destination?.text, port: destination?.port ?? 0, record, pktinfoAddress };
+    if (destination?.host === undefined) return socket.transmit(datagram);
+    const resolved = resolveHost(destination.host, family, 'send').then((ip) => ({ datagram: { ...datagram, destination: ip } }));
+    return socket.transmitWhenResolved(resolved, byteLength(pieces), 'send') as Promise<unknown> as Promise<void>;
   } catch (error) {
     return rejectWith(error);
   }
 }
 
-/** sendBatch's messages, checked and flattened before the first goes out: a bad one sends nothing. */
-function flattenBatch(messages: unknown, family: SocketFamily): OutgoingBatch {
+/**
+ * sendBatch's messages, checked and flattened before the first goes out: a bad one sends
+ * nothing. `hosts`: the messages whose destination is a host name to resolve, by name.
+ */
+function flattenBatch(messages: unknown, family: SocketFamily, hosts: Map<string, number[]>): OutgoingBatch {
   const fields = batchMessages(messages);
   const count = fields.length;
   const batch: OutgoingBatch = { pieces: [], texts: [], records: new Int32Array(count * RECORD_STRIDE), count };
@@ -125,9 +131,10 @@ function flattenBatch(messages: unknown, family: SocketFamily): OutgoingBatch {
     let destination: Destination | undefined;
     if (address !== undefined) {
       if (checked === undefined || typeof address !== 'string' || address !== checked.text || port !== checked.port) {
-        checked = checkDestination(address, port, family, 'sendBatch');
+        checked = checkDestination(address, port, family, 'sendBatch', 'resolve');
       }
       destination = checked;
+      if (checked.host !== undefined) hosts.set(checked.host, [...(hosts.get(checked.host) ?? []), index]);
     }
     const pieces = flatten(data);
     if (pieces === undefined) throw badarg('sendBatch', `message ${index}: data must be iodata`);
@@ -148,7 +155,14 @@ function flattenBatch(messages: unknown, family: SocketFamily): OutgoingBatch {
 function sendBatch(socket: Socket, messages: BatchMessage[]): Promise<number> {
   try {
     checkSocket(socket, 'sendBatch');
-    return socket.transmitBatch(flattenBatch(messages, socket.family));
+    const hosts = new Map<string, number[]>();
+    const batch = flattenBatch(messages, socket.family, hosts);
+    if (hosts.size === 0) return socket.transmitBatch(batch);
+    const resolved = Promise.all([...hosts].map(async ([host, indexes]) => {
+      const ip = await resolveHost(host, socket.family, 'sendBatch');
+      for (const index of indexes) batch.texts[2 * index] = ip;
+    })).then(() => ({ batch }));
+    return socket.transmitWhenResolved(resolved, byteLength(batch.pieces), 'sendBatch') as Promise<number>;
   } catch (error) {
     return rejectWith(error);
   }
@@ -286,6 +300,8 @@ function adopt(ref: SocketRef): Socket {
     if (siteOf(OPTION_ROWS[row], socket.family)[0] >= 0 && native.getopt(row) === 1) socket.receiveOptions.add(name);
   }
   socket.ancillary = socket.receiveOptions.size > 0;
+  // In the mode it was handed over in: it emits from the first datagram here on.
+  if (fields.active !== undefined && fields.active !== false) socket.setActive(fields.active as Active);
   return socket;
 }
 
