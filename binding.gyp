@@ -26,7 +26,15 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "variables": {"abyss_prebuild%": 0},
+      "conditions": [
+        ["abyss_prebuild==1", {
+          "include_dirs": ["native/compat"],
+          "cflags_cc": ["-include", "glibc_floor.h", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
+          "ldflags": ["-static-libstdc++", "-Wl,--exclude-libs,ALL"]
+        }]
+      ]
     }
   ]
 }

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # The published package, checked the way a user gets it:
-#  1. `npm ci` and `npm pack` in a clean copy of the checkout (prepack builds dist/ and the
-#     host prebuild; a prebuilds/linux-arm64 made by .ci/arm64.sh is carried along);
-#  2. the tarball holds exactly the whitelist: compiled JS and .d.ts, the ESM entry, the
+#  1. `npm ci` and `npm pack` in a clean copy of the checkout (prepack builds dist/ and both
+#     prebuilds, linux-x64 and linux-arm64 with Debian's cross compiler, in one step);
+#  2. the tarball holds exactly the whitelist: compiled JS and .d.ts, the ESM entry, both
 #     prebuilds, binding.gyp and native/ (the fallback build), README, LICENSE, package.json;
 #  3. installed into an empty project where every compiler, make and cmake fail and log
-#     their use, it installs without compiling, and a UDP round trip runs from CommonJS
-#     (require) and from ESM (import), on the prebuild;
+#     their use, with the package's install script approved (npm's allowScripts) so that
+#     node-gyp-build really runs, it installs without compiling, and a UDP round trip runs
+#     from CommonJS (require) and from ESM (import), on the prebuild;
 #  4. a .ts (CommonJS) and a .mts (ESM) consumer type-check against it (module nodenext).
+# The tarball is left in the checkout (abyss-transport-<version>.tgz, where `npm pack` puts
+# it) for the steps after this one: glibc-floor.sh, arm64.sh, install-ways.sh, node-versions.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export JOBS=2  # node-gyp's make
+
+if ! command -v aarch64-linux-gnu-g++ >/dev/null || ! command -v aarch64-linux-gnu-strip >/dev/null; then
+  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends g++-aarch64-linux-gnu >/dev/null
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,12 +30,10 @@ mkdir "$src"
 git ls-files -z | xargs -0 cp --parents -t "$src"
 cd "$src"
 npm ci --no-audit --no-fund >"$work/ci.log" 2>&1 || { tail -40 "$work/ci.log" >&2; fail "npm ci failed"; }
-if [ -d "$root/prebuilds/linux-arm64" ]; then
-  mkdir -p prebuilds && cp -r "$root/prebuilds/linux-arm64" prebuilds/
-fi
 mkdir "$work/out"
 npm pack --pack-destination "$work/out" >"$work/pack.log" 2>&1 || { tail -40 "$work/pack.log" >&2; fail "npm pack failed"; }
 tarball=$(ls "$work"/out/*.tgz)
+cp "$tarball" "$root/"
 
 # 2. What the tarball holds.
 tar tzf "$tarball" | sort >"$work/contents.txt"
@@ -54,6 +59,7 @@ const required = [
   'package.json', 'README.md', 'LICENSE', 'binding.gyp',
   'dist/index.mjs', 'dist/index.d.mts',
   'prebuilds/linux-x64/abyss-transport.glibc.node',
+  'prebuilds/linux-arm64/abyss-transport.glibc.node',
   ...libs.flatMap((n) => [`dist/${n}.js`, `dist/${n}.d.ts`]),
   ...natives,
 ];
@@ -68,7 +74,6 @@ file -b "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | tee "$w
 grep -q 'ELF 64-bit LSB shared object, x86-64' "$work/file.txt" || fail "the linux-x64 prebuild is not an x86-64 shared object"
 grep -q ', stripped' "$work/file.txt" || fail "the linux-x64 prebuild is not stripped"
 readelf -d "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/pack: linux-x64 NEEDED \1/p' >&2
-echo "pack: linux-x64 needs $(objdump -T "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)" >&2
 
 # 3. An empty project where nothing can compile.
 shims=$work/shims
@@ -87,9 +92,10 @@ export PATH="$shims:$PATH" CC="$shims/cc" CXX="$shims/c++"
 app=$work/app
 mkdir "$app"
 cd "$app"
-printf '{ "name": "abyss-consumer", "version": "1.0.0", "private": true }\n' >package.json
+printf '{ "name": "abyss-consumer", "version": "1.0.0", "private": true, "allowScripts": { "abyss-transport": true } }\n' >package.json
 npm install --no-audit --no-fund --prefer-offline --foreground-scripts "$tarball" >"$work/install.log" 2>&1 \
   || { tail -40 "$work/install.log" >&2; sed 's/^/pack: shim called: /' "$shimlog" >&2; fail "npm install of the tarball failed"; }
+grep -q '^> node-gyp-build$' "$work/install.log" || { cat "$work/install.log" >&2; fail "the install script did not run"; }
 if [ -s "$shimlog" ]; then
   cat "$shimlog" >&2
   fail "installing ran a compiler or make"
