@@ -21,8 +21,9 @@ cd "$work"
 # vptr: node-addon-api's ObjectWrap casts this to the derived class inside its own constructor
 # (and node-gyp builds without RTTI, which vptr checks need).
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-sanitize=vptr -shared-libsan"
+# ABYSS_CHECKED: a precondition the facade broke stops the process (native/checks.h).
 CC=clang CXX=clang++ \
-CFLAGS="-g -O1 -fno-omit-frame-pointer $sanitize" CXXFLAGS="-g -O1 -fno-omit-frame-pointer $sanitize" \
+CFLAGS="-g -O1 -fno-omit-frame-pointer $sanitize" CXXFLAGS="-g -O1 -fno-omit-frame-pointer -DABYSS_CHECKED $sanitize" \
 LDFLAGS="$sanitize" JOBS=2 \
   npx node-gyp rebuild >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; echo "sanitize: the build failed" >&2; exit 1; }
 addon=$work/build/Release/abyss_transport.node

@@ -75,13 +75,20 @@ function untilQuiet(idle, quiet) {
 async function floorReceive(idle, pollMs, arrived, quiet) {
   const { UDP } = require(dist);
   const { shared } = require(path.join(dist, 'native', 'binding'));
-  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE } = require(path.join(dist, 'native', 'protocol'));
+  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE, WATCH_EVENTS, WATCH_BUSY } = require(
+    path.join(dist, 'native', 'protocol'),
+  );
   const socket = UDP.listen(0, { ip: LOOPBACK, recbuf: RCVBUF });
   say({ port: UDP.sockname(socket).port });
   const { native } = socket;
   const { meta } = shared;
   let calls = 0;
   let timer;
+  const watch = (events, busy) => {
+    native.watchCells[WATCH_EVENTS] = events;
+    native.watchCells[WATCH_BUSY] = busy ? 1 : 0;
+    native.watch();
+  };
   const drain = () => {
     let gathered = 0;
     for (;;) {
@@ -96,10 +103,10 @@ async function floorReceive(idle, pollMs, arrived, quiet) {
     }
   };
   const readLater = () => {
-    native.watch(0, true);
+    watch(0, true);
     timer = setTimeout(() => {
       if (drain() > 1) readLater();
-      else native.watch(READABLE, true);
+      else watch(READABLE, true);
     }, pollMs);
   };
   native.socket = {
@@ -107,10 +114,10 @@ async function floorReceive(idle, pollMs, arrived, quiet) {
       if (drain() > 1 && pollMs > 0) readLater();
     },
   };
-  native.watch(READABLE, true);
+  watch(READABLE, true);
   await untilQuiet(idle, quiet);
   clearTimeout(timer);
-  native.watch(0, false);
+  watch(0, false);
   const { kernel } = UDP.getstat(socket);
   UDP.close(socket);
   return { calls, drops: kernel.drops };

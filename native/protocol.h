@@ -21,6 +21,12 @@
 //    `sendBatch` that sends it; record kMaxBatch is scratch the facade validates into.
 //  - status (Int32Array, StatusField): the loop turn counter, and what the last failure was.
 //  - kernelStats (Float64Array, KernelStat): what `stats` read from the kernel.
+//
+// And one per socket handle: `watchCells` (Int32Array, WatchCell), what the facade wants
+// watched. The facade writes it and calls `watch()`, except while the native side is
+// dispatching readiness to it: the state it leaves then (a recv served and the next one
+// already waiting, say) is applied once the callback and its microtasks have run, so that a
+// loop of calls costs no native call per datagram.
 #pragma once
 #include <cstdint>
 
@@ -117,6 +123,14 @@ enum KernelStat : int {
   kStatFwdAlloc, kStatWmemQueued, kStatOptmem, kStatBacklog, kStatCount,
 };
 
+// A socket handle's watch cells.
+enum WatchCell : int {
+  kWatchEvents,       // UV_READABLE | UV_WRITABLE: what the facade waits for (0: nothing)
+  kWatchBusy,         // 1: a call, active mode or a send waits: hold the socket, keep the loop alive
+  kWatchDispatching,  // 1 while the native side is calling the facade's readiness callback
+  kWatchCells,
+};
+
 // What `adopt(id)` answers.
 enum AdoptResult : int { kAdopted, kAdoptUnknown, kAdoptClosed, kAdoptNotHere, kAdoptTaken };
 
@@ -153,6 +167,8 @@ enum AdoptResult : int { kAdopted, kAdoptUnknown, kAdoptClosed, kAdoptNotHere, k
   X(STAT_SNDBUF, kStatSndbuf) X(STAT_FWD_ALLOC, kStatFwdAlloc) X(STAT_WMEM_QUEUED, kStatWmemQueued)   \
   X(STAT_OPTMEM, kStatOptmem) X(STAT_BACKLOG, kStatBacklog) X(STAT_COUNT, kStatCount)                 \
   X(ADOPTED, kAdopted) X(ADOPT_UNKNOWN, kAdoptUnknown) X(ADOPT_CLOSED, kAdoptClosed)                  \
-  X(ADOPT_NOT_HERE, kAdoptNotHere) X(ADOPT_TAKEN, kAdoptTaken)
+  X(ADOPT_NOT_HERE, kAdoptNotHere) X(ADOPT_TAKEN, kAdoptTaken)                                      \
+  X(WATCH_EVENTS, kWatchEvents) X(WATCH_BUSY, kWatchBusy) X(WATCH_DISPATCHING, kWatchDispatching)    \
+  X(WATCH_CELLS, kWatchCells)
 
 }  // namespace abyss

@@ -62,6 +62,10 @@ void Watcher::ClosePoll() {
 }
 
 int Watcher::Watch(uv_loop_t* loop, int fd, int events) {
+  // Unchanged (and not stopped by libuv meanwhile): no epoll_ctl for nothing.
+  if (events == events_ && poll_ != nullptr && (events == 0 || uv_is_active(reinterpret_cast<uv_handle_t*>(poll_)))) {
+    return 0;
+  }
   loop_ = loop;
   fd_ = fd;
   events_ = events;

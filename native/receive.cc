@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "checks.h"
 #include "environment.h"
 #include "socket.h"
 
@@ -103,7 +104,7 @@ ssize_t ReceiveOne(int fd, msghdr* header, int flags) {
 Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   const int max = std::clamp(info[0].As<Napi::Number>().Int32Value(), 1, kMaxBatch);
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallRecvmsg, EBADF));
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallRecvmsg, EBADF));
   Environment& environment = *environment_;
   ReceiveArena& arena = environment.Arena();
   int count;
@@ -196,7 +197,7 @@ int NativeSocket::ReceiveLocal(napi_env env, int max, napi_value* own) {
 // empty, -errno on failure.
 Napi::Value NativeSocket::RecvError(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallRecvmsg, EBADF));
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallRecvmsg, EBADF));
   Environment& environment = *environment_;
   ReceiveArena& arena = environment.Arena();
   sockaddr_storage name{};

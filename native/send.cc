@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "checks.h"
 #include "environment.h"
 #include "plain.h"
 #include "segments.h"
@@ -107,7 +108,7 @@ size_t LayOutBatch(SendArena& arena, const SegmentCandidate* candidates, uint32_
 // ancillary data of send record 0. Bytes sent, or -errno (-EAGAIN: the send buffer is full).
 Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
   SendArena& arena = environment_->send_arena;
   arena.Clear();
   napi_value data = info[0];
@@ -139,7 +140,10 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   alignas(cmsghdr) uint8_t control[kMaxSendControl];
   bool encoded = true;
   header.msg_controllen = ok ? EncodeRecord(env, environment_->send_records, info[3], state_->family, control, &encoded) : 0;
-  if (!ok || !encoded) return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
+  if (!ok || !encoded) {
+    ABYSS_EXPECT(!gathered && RuntimeRefused(env));
+    return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
+  }
   if (header.msg_controllen > 0) header.msg_control = control;
   header.msg_iov = arena.iov.data();
   header.msg_iovlen = arena.iov.size();
@@ -210,9 +214,12 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   const BatchArguments batch{info[0], info[1].As<Napi::Number>().Uint32Value(), info[2],
                              info[3].As<Napi::Number>().Uint32Value(),
                              std::min<uint32_t>(info[4].As<Napi::Number>().Uint32Value(), kMaxBatch)};
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
   SegmentCandidate candidates[kMaxBatch];
-  if (!GatherBatch(env, batch, candidates)) return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
+  if (!GatherBatch(env, batch, candidates)) {
+    ABYSS_EXPECT(RuntimeRefused(env));
+    return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
+  }
   SendArena& arena = environment_->send_arena;
   for (;;) {
     const size_t sends = LayOutBatch(arena, candidates, batch.count, gso_ && state_->family != AF_UNIX, state_->family);

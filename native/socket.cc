@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.h"
 #include "environment.h"
 #include "options.h"
 #include "registry.h"
@@ -274,6 +275,7 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceAccessor<&NativeSocket::Family>("family", napi_configurable),
                          InstanceAccessor<&NativeSocket::Closed>("closed", napi_configurable),
                          InstanceAccessor<&NativeSocket::CounterView>("counters", napi_configurable),
+                         InstanceAccessor<&NativeSocket::WatchCellView>("watchCells", napi_configurable),
                          InstanceMethod<&NativeSocket::Open>("open", napi_default_method),
                          InstanceMethod<&NativeSocket::OpenDescriptor>("openDescriptor", napi_default_method),
                          InstanceMethod<&NativeSocket::Adopt>("adopt", napi_default_method),
@@ -331,6 +333,7 @@ void NativeSocket::Dispatch(int events, int err) {
   if (environment_ == nullptr) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  watch_cells_[kWatchDispatching] = 1;
   napi_value self, dispatch, arguments[2], result;
   if (napi_get_reference_value(env, _ref, &self) == napi_ok && self != nullptr &&
       napi_get_reference_value(env, environment_->dispatch, &dispatch) == napi_ok &&
@@ -345,7 +348,17 @@ void NativeSocket::Dispatch(int events, int err) {
       napi_fatal_exception(env, exception);
     }
   }
+  watch_cells_[kWatchDispatching] = 0;
+  // What the facade left in the cells, the callback and its microtasks done (protocol.h).
+  const int watched = Usable() ? ApplyWatch() : 0;
   napi_close_handle_scope(env, scope);
+  // A watch that failed (epoll_ctl: ENOMEM): the facade hears it as the socket's error,
+  // once; the report's own watch failing again is not reported in turn.
+  if (watched < 0 && !reporting_watch_failure_) {
+    reporting_watch_failure_ = true;
+    Dispatch(0, -watched);
+    reporting_watch_failure_ = false;
+  }
 }
 
 Napi::Value NativeSocket::Id(const Napi::CallbackInfo& info) {
@@ -372,6 +385,16 @@ Napi::Value NativeSocket::CounterView(const Napi::CallbackInfo& info) {
       env, state_->counters.values, sizeof(state_->counters.values),
       [](Napi::Env, void*, std::shared_ptr<SocketState>* hint) { delete hint; }, keep);
   return Napi::Float64Array::New(env, kCounterCount, memory, 0);
+}
+
+// An Int32Array over the watch cells (protocol.h WatchCell); it keeps them alive while it lives.
+Napi::Value NativeSocket::WatchCellView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* keep = new std::shared_ptr<int32_t[]>(watch_cells_);
+  Napi::ArrayBuffer memory = Napi::ArrayBuffer::New(
+      env, watch_cells_.get(), kWatchCells * sizeof(int32_t),
+      [](Napi::Env, void*, std::shared_ptr<int32_t[]>* hint) { delete hint; }, keep);
+  return Napi::Int32Array::New(env, kWatchCells, memory, 0);
 }
 
 // open(domain, netns): a new socket of `domain`, in the namespace at `netns` (a path) unless
@@ -446,6 +469,7 @@ Napi::Value NativeSocket::HandOver(const Napi::CallbackInfo& info) {
   uint64_t target = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
   if (!info[1].As<Napi::Boolean>().Value() && !registry::ThreadAlive(target)) return Napi::Number::New(env, 1);
   watcher_.Stop(DeletePoll, nullptr);
+  watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
   if (held_) {
     Unref();
     held_ = false;
@@ -462,8 +486,9 @@ void NativeSocket::Reap(const Napi::CallbackInfo& info) {
 }
 
 void NativeSocket::Close(const Napi::CallbackInfo& info) {
-  if (!Usable()) return;
+  if (!ABYSS_EXPECT(Usable())) return;
   watcher_.Stop(DeletePoll, nullptr);
+  watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
   if (held_) {
     Unref();
     held_ = false;
@@ -471,15 +496,21 @@ void NativeSocket::Close(const Napi::CallbackInfo& info) {
   state_->Close();
 }
 
-// watch(events, busy): UV_READABLE | UV_WRITABLE to wait for, 0 to stop. `busy`: the facade
-// waits for something (a pending call, active mode), so the socket must outlive every
-// reference the program holds, as a libuv handle keeps a node:dgram socket; otherwise the
-// watch lingers only to save system calls and holds nothing. 0 or -errno.
+// watch(): applies the watch cells: the events to wait for (UV_READABLE | UV_WRITABLE, 0 to
+// stop) and whether the facade is busy. Busy (a pending call, active mode, a send), the
+// socket must outlive every reference the program holds and keep the loop alive, as a libuv
+// handle keeps a node:dgram socket; otherwise the watch lingers only to save system calls,
+// and holds nothing. 0 or -errno.
 Napi::Value NativeSocket::Watch(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
-  int events = info[0].As<Napi::Number>().Int32Value() & (UV_READABLE | UV_WRITABLE);
-  bool busy = info[1].As<Napi::Boolean>().Value();
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallEpollCtl, EBADF));
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallEpollCtl, EBADF));
+  int result = ApplyWatch();
+  return Napi::Number::New(env, result < 0 ? Fail(kSyscallEpollCtl, -result) : 0);
+}
+
+int NativeSocket::ApplyWatch() {
+  const int events = watch_cells_[kWatchEvents] & (UV_READABLE | UV_WRITABLE);
+  const bool busy = watch_cells_[kWatchBusy] != 0;
   if (busy != held_) {
     if (busy) {
       Ref();
@@ -490,7 +521,7 @@ Napi::Value NativeSocket::Watch(const Napi::CallbackInfo& info) {
   }
   int result = watcher_.Watch(environment_->loop, state_->fd, events);
   watcher_.KeepLoopAlive(held_ && keep_loop_alive_);
-  return Napi::Number::New(env, result < 0 ? Fail(kSyscallEpollCtl, -result) : 0);
+  return result;
 }
 
 // keepAlive(alive): whether this socket keeps the event loop alive while something waits on
@@ -504,7 +535,8 @@ void NativeSocket::KeepAlive(const Napi::CallbackInfo& info) {
 Napi::Value NativeSocket::Bind(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   SocketAddress address;
-  if (!Usable() || !ParseDestination(env, info[0], info[1].As<Napi::Number>().Uint32Value(), &address)) {
+  if (!ABYSS_EXPECT(Usable()) ||
+      !ABYSS_EXPECT(ParseDestination(env, info[0], info[1].As<Napi::Number>().Uint32Value(), &address))) {
     return Napi::Number::New(env, Fail(kSyscallBind, EINVAL));
   }
   if (BindOwnPort(state_->fd, address) != 0) return Napi::Number::New(env, Fail(kSyscallBind, errno));
@@ -515,7 +547,8 @@ Napi::Value NativeSocket::Bind(const Napi::CallbackInfo& info) {
 Napi::Value NativeSocket::Connect(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   SocketAddress address;
-  if (!Usable() || !ParseDestination(env, info[0], info[1].As<Napi::Number>().Uint32Value(), &address)) {
+  if (!ABYSS_EXPECT(Usable()) ||
+      !ABYSS_EXPECT(ParseDestination(env, info[0], info[1].As<Napi::Number>().Uint32Value(), &address))) {
     return Napi::Number::New(env, Fail(kSyscallConnect, EINVAL));
   }
   int result;
@@ -557,18 +590,23 @@ Napi::Value NativeSocket::Setopts(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   napi_value entries = info[0];
   const size_t count = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
-  if (!Usable()) return Napi::Number::New(env, Fail(kSyscallSetsockopt, EBADF));
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallSetsockopt, EBADF));
   std::vector<EncodedOption> encoded;
   encoded.reserve(count);
   for (size_t i = 0; i < count; i++) {
     EncodedOption& option = encoded.emplace_back();
-    bool known = ReadEntry(env, entries, i, state_->family, &option);
-    // The facade checked values and families against the same table; a failure here is an
-    // interface name that names nothing (ENODEV), or a bug.
-    if (!known || (option.row != nullptr && EncodeOption(*option.row, state_->family, option.input, &option.bytes) !=
-                                                OptionStatus::kOk)) {
+    // An interface name may have gone since the facade looked (ENODEV); the facade checked
+    // the values against the same table, so a value that does not encode is its bug.
+    int err = 0;
+    if (!ReadEntry(env, entries, i, state_->family, &option)) {
+      err = ENODEV;
+    } else if (option.row != nullptr &&
+               !ABYSS_EXPECT(EncodeOption(*option.row, state_->family, option.input, &option.bytes) == OptionStatus::kOk)) {
+      err = EINVAL;
+    }
+    if (err != 0) {
       environment_->status[kStatusEntry] = static_cast<int32_t>(i);
-      return Napi::Number::New(env, Fail(kSyscallSetsockopt, known ? EINVAL : ENODEV));
+      return Napi::Number::New(env, Fail(kSyscallSetsockopt, err));
     }
   }
   int err = 0;

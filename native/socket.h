@@ -11,6 +11,7 @@
 #include <shared_mutex>
 
 #include "address.h"
+#include "protocol.h"
 #include "readiness.h"
 #include "segments.h"
 
@@ -68,6 +69,10 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value Family(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
   Napi::Value CounterView(const Napi::CallbackInfo& info);
+  Napi::Value WatchCellView(const Napi::CallbackInfo& info);
+
+  // Applies what the watch cells ask (protocol.h WatchCell); 0 or -errno.
+  int ApplyWatch();
 
   // Lifecycle and ownership (socket.cc).
   Napi::Value Open(const Napi::CallbackInfo& info);
@@ -114,8 +119,12 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   std::shared_ptr<SocketState> state_;
   Environment* environment_ = nullptr;
   Watcher watcher_;
-  // The facade holds this socket strongly while it waits for it (Watch's `busy`).
+  // What the facade wants watched (protocol.h WatchCell), shared with it as an Int32Array.
+  std::shared_ptr<int32_t[]> watch_cells_{new int32_t[kWatchCells]{}};
+  // The facade holds this socket strongly while it waits for it (kWatchBusy).
   bool held_ = false;
+  // Dispatch is reporting a failed watch (see Dispatch).
+  bool reporting_watch_failure_ = false;
   // Waiting keeps the loop alive unless the program unref'd the socket.
   bool keep_loop_alive_ = true;
   // UDP_SEGMENT works on this socket's path until the kernel says otherwise.

@@ -152,6 +152,40 @@ describe('controllingProcess and adopt', () => {
     expect(socket.closed).toBe(true);
   });
 
+  test('reads racing the new owner closing the socket fail closed, never with a system error', async () => {
+    const worker = adopter(`UDP.close(socket); parentPort.postMessage({ closed: true });`);
+    workers.push(worker);
+    await ready(worker);
+    const reasons = new Set<string>();
+    let reads = 0;
+    for (let round = 0; round < 40; round++) {
+      const socket = open();
+      UDP.controllingProcess(socket, worker);
+      worker.postMessage({ ref: socket.ref });
+      // Spin on the calls any thread may make while the worker adopts and closes: some land
+      // before the close, some after, and some between this thread's check and its system call.
+      const deadline = Date.now() + 5000;
+      while (!socket.closed && Date.now() < deadline) {
+        for (const read of [
+          () => UDP.sockname(socket),
+          () => UDP.getstat(socket),
+          () => UDP.getopts(socket, ['recbuf', { raw: { level: 1, option: 8, length: 4 } }]),
+        ]) {
+          reads++;
+          try {
+            read();
+          } catch (error) {
+            reasons.add((error as TransportError).reason);
+          }
+        }
+      }
+      expect(socket.closed).toBe(true);
+      expect((await once(worker, 'message'))[0]).toEqual({ closed: true });
+    }
+    expect(reads).toBeGreaterThan(40);
+    expect([...reasons].filter((reason) => reason !== 'closed')).toEqual([]);
+  });
+
   test('a hand-over under traffic loses and duplicates no datagram', async () => {
     const socket = open();
     UDP.setopts(socket, { recbuf: 1 << 20 });

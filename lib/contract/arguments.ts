@@ -98,6 +98,9 @@ export interface Destination {
 /** A host name as DNS spells one (RFC 1123 labels), not an IP literal. */
 const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
+let lastLiteral: string | undefined;
+let lastLiteralFamily: SocketFamily | undefined;
+
 /** The loopback address of an IP family, which `'localhost'` names in every call. */
 export function loopbackOf(family: SocketFamily): string {
   return family === 'inet6' ? '::1' : '127.0.0.1';
@@ -122,12 +125,19 @@ export function checkDestination(address: unknown, port: unknown, family: Socket
   }
   const number = checkPort(port, operation);
   if (family === 'local') throw new TransportError('eafnosupport', `${operation}: an IP address on a unix socket`);
-  const version = isIP(address.split('%')[0]);
+  // A server answers the same peers again and again: the last literal found good is not checked again.
+  if (address === lastLiteral && family === lastLiteralFamily) return { text: address, port: number, local: false };
+  const percent = address.indexOf('%');
+  const version = isIP(percent < 0 ? address : address.slice(0, percent));
   if (version !== 0) {
     if ((version === 6) !== (family === 'inet6')) {
       throw new TransportError('eafnosupport', `${operation}: ${show(address)} is an IPv${version} address, the socket is ${family === 'inet6' ? 'IPv6 (write an IPv4 peer as ::ffff:a.b.c.d)' : 'IPv4'}`);
     }
-    if (!checkIp(address, family)) throw badarg(operation, `not an IP address of this socket's family: ${show(address)}`);
+    if (percent >= 0 && !interfaceExists(address.slice(percent + 1))) throw badarg(operation, `not an IP address of this socket's family: ${show(address)}`);
+    if (percent < 0) {
+      lastLiteral = address;
+      lastLiteralFamily = family;
+    }
     return { text: address, port: number, local: false };
   }
   if (address.toLowerCase() === 'localhost') return { text: loopbackOf(family), port: number, local: false };

@@ -28,7 +28,13 @@ export interface NativeSocket {
   handOver(threadId: number, mayBeLoading: boolean): number;
   reap(threadId: number): void;
   close(): void;
-  watch(events: number, busy: boolean): number;
+  /**
+   * What this thread wants watched (protocol.ts WATCH_EVENTS…): the facade writes the cells,
+   * and `watch()` applies them; while the native side is dispatching readiness it applies
+   * them itself once the callback returns.
+   */
+  readonly watchCells: Int32Array;
+  watch(): number;
   keepAlive(alive: boolean): void;
   bind(address: string, port: number): number;
   connect(address: string, port: number): number;

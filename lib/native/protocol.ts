@@ -94,6 +94,12 @@ export const ADOPT_CLOSED = 2;
 export const ADOPT_NOT_HERE = 3;
 export const ADOPT_TAKEN = 4;
 
+/** A socket handle's watch cells (protocol.h WatchCell). */
+export const WATCH_EVENTS = 0;
+export const WATCH_BUSY = 1;
+export const WATCH_DISPATCHING = 2;
+export const WATCH_CELLS = 3;
+
 /** ReceivedField bits (cmsg.h): which ancillary fields a record holds. */
 export const HAS_TOS = 1 << 0;
 export const HAS_TTL = 1 << 1;

@@ -7,14 +7,15 @@ import { TransportError, closedError, notOwnerError, systemError } from '../erro
 import type { Active, RecvData, SocketFamily, SocketRef, Transport } from '../types';
 import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
 import {
-  MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN, WRITABLE,
+  MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN,
+  WATCH_BUSY, WATCH_DISPATCHING, WATCH_EVENTS, WRITABLE,
 } from './protocol';
 import { cut, readRecords } from './records';
 import { UDP } from './udp';
 
 /** The longest pause between retries of a send the kernel keeps refusing. */
 const MAX_RETRY_DELAY = 64;
-const EAGAIN = os.constants.errno.EAGAIN;
+const { EAGAIN, EBADF } = os.constants.errno;
 
 const { sendRecords, status } = shared;
 /** The send record the facade checks a send's ancillary data into (the sends read 0…MAX_BATCH-1). */
@@ -23,6 +24,14 @@ export const CHECK_RECORD = (SEND_RECORDS - 1) * RECORD_STRIDE;
 /** A failed native call: its result is -errno, the system call is in the status record. */
 export function nativeError(operation: string, result: number): TransportError {
   return systemError(operation, SYSCALLS[status[STATUS_SYSCALL]], -result);
+}
+
+/**
+ * A failed read-only call, which any thread may make: EBADF means its owner closed the socket
+ * meanwhile.
+ */
+export function readError(operation: string, errno: number, detail?: string): TransportError {
+  return errno === EBADF ? closedError(operation) : systemError(operation, SYSCALLS[status[STATUS_SYSCALL]], errno, detail);
 }
 
 /** A datagram to send, as the facade flattened and checked it. */
@@ -97,6 +106,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   /** An error the kernel reported while nobody was reading; the next recv rejects with it. */
   #pendingError?: TransportError;
   readonly #counters: Float64Array;
+  readonly #watchCells: Int32Array;
   #active: Active = false;
   #retryDelay = 0;
   #retryTimer?: NodeJS.Timeout;
@@ -116,6 +126,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     super();
     this.native = native;
     this.#counters = native.counters;
+    this.#watchCells = native.watchCells;
     this.#queue = carry;
     this.buffer = native.family === AF_UNIX ? 16 * 1024 * 1024 : 65536;
     native.socket = this;
@@ -485,9 +496,15 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     const wanted = (receiving ? READABLE : 0) | (sending ? WRITABLE : 0);
     const next = idle ? wanted : wanted | (this.#watching & READABLE);
     if (next === this.#watching && busy === this.#held) return;
-    const result = this.native.watch(next, busy);
     this.#watching = next;
     this.#held = busy;
+    const cells = this.#watchCells;
+    cells[WATCH_EVENTS] = next;
+    cells[WATCH_BUSY] = busy ? 1 : 0;
+    // Inside onReady the native side applies the cells when the callback returns: a served
+    // recv whose caller waits again at once costs no system call at all.
+    if (cells[WATCH_DISPATCHING] === 1) return;
+    const result = this.native.watch();
     if (result < 0) this.#failPending(() => nativeError('recv', result));
   }
 

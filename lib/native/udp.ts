@@ -25,7 +25,7 @@ import {
   STAT_WMEM_ALLOC, STAT_WMEM_QUEUED, STATUS_ENTRY, STATUS_ERRNO,
 } from './protocol';
 import { readErrorEntry, splitSegments } from './records';
-import { CHECK_RECORD, Socket, nativeError, type OutgoingBatch } from './socket';
+import { CHECK_RECORD, Socket, nativeError, readError, type OutgoingBatch } from './socket';
 
 const { sendRecords, status, kernelStats } = shared;
 const DOMAINS: Record<SocketFamily, number> = { inet: AF_INET, inet6: AF_INET6, local: AF_UNIX };
@@ -178,7 +178,7 @@ function readRaw(socket: Socket, raw: Record<string, unknown>) {
     }
   }
   const value = socket.native.getoptRaw(fields.level as number, fields.option as number, fields.length as number);
-  if (typeof value === 'number') throw nativeError('getopts', value);
+  if (typeof value === 'number') throw readError('getopts', -value);
   return { level: fields.level as number, option: fields.option as number, value };
 }
 
@@ -200,7 +200,7 @@ function getopts<N extends OptionName>(socket: Socket, names: N[]): OptionsOf<N>
       }
       const row = readableRow(name, socket.family, 'getopts');
       const value = socket.native.getopt(row);
-      if (value === undefined) throw systemError('getopts', 'getsockopt', status[STATUS_ERRNO], ` ${name}`);
+      if (value === undefined) throw readError('getopts', status[STATUS_ERRNO], ` ${name}`);
       result[name] = decodeOption(OPTION_ROWS[row], value);
     } else {
       const raw = isPlainObject(name) && Object.keys(name).length === 1 ? name.raw : undefined;
@@ -310,7 +310,7 @@ function endName<F extends SocketFamily>(socket: Socket<F>, peer: boolean): Sock
   const operation = peer ? 'peername' : 'sockname';
   if (checkSocket(socket, operation).closed) throw closedError(operation);
   const name = socket.native.name(peer);
-  if (typeof name === 'number') throw nativeError(operation, name);
+  if (typeof name === 'number') throw readError(operation, -name);
   const [address, port] = name;
   if (port < 0) return { local: address } as SocketInfoOf<F>;
   return { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port } as SocketInfoOf<F>;
@@ -319,7 +319,7 @@ function endName<F extends SocketFamily>(socket: Socket<F>, peer: boolean): Sock
 /** What the kernel knows of the socket (SO_MEMINFO, SIOCINQ, SIOCOUTQ). */
 function kernelOf(socket: Socket): KernelStats {
   const result = socket.native.stats();
-  if (result < 0) throw nativeError('getstat', result);
+  if (result < 0) throw readError('getstat', -result);
   return {
     rx_queue: kernelStats[STAT_RX_QUEUE],
     tx_queue: kernelStats[STAT_TX_QUEUE],
