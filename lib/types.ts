@@ -106,6 +106,21 @@ export type ErrorQueueEntry = RecvData<IpFamily> & { ancillary: AncillaryData & 
 
 export type Active = boolean | 'once' | number;
 
+/**
+ * The `coalesce` option: hold a socket's readiness back so that one wakeup of the thread
+ * serves many datagrams. A hold starts when a datagram arrives at an idle socket and lasts
+ * `usecs` microseconds (a microsecond timer, not setTimeout's millisecond); everything that
+ * arrived meanwhile is read with it. `packets` ends holds sooner, once about that many
+ * datagrams have gathered, judged from the rate the previous hold saw. Each datagram waits
+ * up to `usecs` longer; `false` (the default) reports every readiness at once.
+ */
+export interface Coalesce {
+  /** The longest hold, 1 to 1,000,000 microseconds. */
+  usecs: number;
+  /** End a hold once about this many datagrams have gathered (1 to 65536); absent: only `usecs` ends it. */
+  packets?: number;
+}
+
 /** A socket's identity for `UDP.adopt` in the thread it was handed to. */
 export interface SocketRef {
   abyssSocket: number;
@@ -114,6 +129,8 @@ export interface SocketRef {
   readPackets: number;
   /** The active mode the socket was in (true, 'once', the remaining count N, or false). */
   active?: Active;
+  /** The socket's `coalesce` option. */
+  coalesce?: Coalesce | false;
 }
 
 export interface RawOptionSet {
@@ -160,6 +177,8 @@ export interface SocketOptions {
   ipv6_v6only?: boolean;
   bind_to_device?: string;
   read_packets?: number;
+  /** Hold readiness back to serve many datagrams per wakeup (see {@link Coalesce}); `false`: off. */
+  coalesce?: Coalesce | false;
   mode?: 'binary';
   raw?: RawOptionSet | RawOptionSet[];
   pktinfo?: boolean;

@@ -120,7 +120,7 @@ void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) 
   auto* teardown = new Teardown;
   teardown->hook = hook;
   for (NativeSocket* socket : self->sockets) {
-    if (socket->Detach(OnTeardownHandleClosed, teardown)) teardown->pending++;
+    teardown->pending += socket->Detach(OnTeardownHandleClosed, teardown);
   }
   self->sockets.clear();
   if (self->turns_ != nullptr) {

@@ -120,7 +120,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     if (count < 0) count = -errno;
   }
   if (count == -EAGAIN || count == -EWOULDBLOCK || count == 0) {
-    watcher_.LeftQueued(false);
+    watcher_.Received(0, false);
     return Napi::Number::New(env, 0);
   }
   if (count < 0) return Napi::Number::New(env, Fail(kSyscallRecvmsg, -count));
@@ -130,7 +130,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     int used;
     ~RecycleOnExit() { arena.Recycle(used); }
   } recycle{arena, count};
-  watcher_.LeftQueued(count == max);
+  watcher_.Received(count, count == max);
 
   size_t total = 0;
   for (int i = 0; i < count; i++) total += std::min<size_t>(arena.headers[i].msg_len, kSlotSize);
@@ -178,7 +178,7 @@ int NativeSocket::ReceiveLocal(napi_env env, int max, napi_value* own) {
       environment.addresses.BeginBatch();
       WriteRecord(env, environment, AF_UNIX, single, 0, std::min<size_t>(length, next), environment.meta);
       environment.meta[kMetaCount] = 1;
-      watcher_.LeftQueued(true);
+      watcher_.Received(1, true);
       *own = buffer;
       return 1;
     }

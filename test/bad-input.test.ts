@@ -230,6 +230,8 @@ const OPTION_VALUES: [string, 'sock' | 'sock6', V[]][] = [
   ['tos', 'sock', [['-1', '-1'], ['256', '256'], ['1.5', '1.5'], ['2**53', '2**53'], ['NaN', 'NaN'], ["'16'", "'16'"], ['null', 'null'], ['a symbol', "Symbol('s')"]]],
   ['ttl', 'sock', [['0', '0'], ['256', '256'], ['-1', '-1'], ['1.5', '1.5'], ['Number.MAX_VALUE', 'Number.MAX_VALUE'], ['true', 'true'], ['a symbol', "Symbol('s')"], ['an array', '[64]']]],
   ['multicast_ttl', 'sock', [['-1', '-1'], ['256', '256'], ['1.5', '1.5']]],
+  ['coalesce', 'sock', [['true', 'true'], ['0', '0'], ['{}', '{}'], ['usecs 0', '{ usecs: 0 }'], ['usecs 1.5', '{ usecs: 1.5 }'],
+    ['usecs 2**31', '{ usecs: 2**31 }'], ['packets 0', '{ usecs: 10, packets: 0 }'], ['an unknown key', '{ usecs: 10, usec: 5 }'], ['null', 'null']]],
   ['read_packets', 'sock', [['0', '0'], ['65', '65'], ['1.5', '1.5'], ["'8'", "'8'"], ['null', 'null'], ['2**53', '2**53']]],
   ['buffer', 'sock', [['0', '0'], ['-1', '-1'], ['2**31', '2**31'], ['1.5', '1.5'], ["'x'", "'x'"], ['null', 'null']]],
   ['segment', 'sock', [['-1', '-1'], ['65536', '65536'], ['1.5', '1.5'], ["'x'", "'x'"]]],

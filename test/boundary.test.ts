@@ -110,6 +110,7 @@ function calls(udp: typeof UDP, make: (port: number, options: object) => Socket)
     ['setopts options', (s) => udp.setopts(s, observed({
       ttl: 5, recbuf: 100000, multicast_if: '127.0.0.1', add_membership: ['239.9.9.9', '127.0.0.1'],
       raw: [{ level: 1, option: 12, value: Buffer.alloc(4) }, { level: 1, option: 12, value: Buffer.alloc(4) }], buffer: 1000, read_packets: 8,
+      coalesce: { usecs: 100, packets: 8 },
     }))],
     ['getopts names', (s) => udp.getopts(s, observed(['ttl', 'recbuf', 'buffer', { raw: { level: 1, option: 12, length: 4 } }]))],
     ['getstat names', (s) => udp.getstat(s, observed(['recv_cnt', 'kernel']) as never)],

@@ -36,6 +36,8 @@ export interface NativeSocket {
   readonly watchCells: Int32Array;
   watch(): number;
   keepAlive(alive: boolean): void;
+  /** The `coalesce` option: hold readability for up to `usecs` (0: off), ending sooner near `packets`. */
+  coalesce(usecs: number, packets: number): number;
   bind(address: string, port: number): number;
   connect(address: string, port: number): number;
   /** [address, port] (port -1 for a unix socket), or -errno. */

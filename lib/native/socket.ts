@@ -4,7 +4,7 @@ import { byteLength, type Piece } from '../contract/iodata';
 import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
 import { TransportError, closedError, notOwnerError, systemError } from '../errors';
-import type { Active, RecvData, SocketFamily, SocketRef, Transport } from '../types';
+import type { Active, Coalesce, RecvData, SocketFamily, SocketRef, Transport } from '../types';
 import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
 import {
   MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN,
@@ -116,6 +116,8 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   ancillary = false;
   /** @internal inet's read_packets: datagrams read per system call */
   readPackets = 32;
+  /** @internal the `coalesce` option, which the native side applies */
+  coalesce: Coalesce | false = false;
   /** @internal inet's buffer: the most bytes of a datagram that recv(…, 0, …) returns */
   buffer: number;
   /** @internal bytes of sends waiting for room in the kernel */
@@ -161,7 +163,9 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    * the socket's active mode.
    */
   get handoff(): SocketRef {
-    return this.#handedRef ?? { abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets };
+    return this.#handedRef ?? {
+      abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets, coalesce: this.coalesce,
+    };
   }
 
   /** The first name of `handoff`. */
@@ -508,6 +512,13 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     if (result < 0) this.#failPending(() => nativeError('recv', result));
   }
 
+  /** @internal Applies the `coalesce` option (checked) in the native side. */
+  setCoalesce(value: Coalesce | false): void {
+    const result = this.native.coalesce(value === false ? 0 : value.usecs, value === false ? 0 : value.packets ?? 0);
+    if (result < 0) throw nativeError('setopts', result);
+    this.coalesce = value;
+  }
+
   /** @internal Hands the socket to `thread`: pending calls here fail `not_owner`. */
   handOver(thread: number, mayBeLoading: boolean): boolean {
     if (this.native.handOver(thread, mayBeLoading) !== 0) return false;
@@ -521,6 +532,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
       buffer: this.buffer,
       readPackets: this.readPackets,
       active: this.#active,
+      coalesce: this.coalesce,
     };
     this.#active = false;
     this.#queue = [];
