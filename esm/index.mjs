@@ -6,5 +6,5 @@
 // .ci/pack.sh fails if this list and the CommonJS exports differ.
 import abyss from './index.js';
 
-export const { UDP, Socket, ContractSocket, TransportError, DgramUDP, DgramSocket } = abyss;
+export const { UDP, Socket, ContractSocket, RecvArena, TransportError, DgramUDP, DgramSocket } = abyss;
 export default abyss;

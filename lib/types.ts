@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { RecvArena } from './contract/arena';
 
 /** An IP literal, a unix datagram path, `'unspec'`, or `{ undefined: term }` (seed `address()`). */
 export type Address = string | { local: string } | 'unspec' | { undefined: unknown };
@@ -291,5 +292,7 @@ export interface Transport<S extends SocketHandle = SocketHandle> {
   getstat(socket: S, names?: (keyof SocketStats)[]): Partial<SocketStats>;
   negotiatedProtocol(socket: S): string;
   recvBatch(socket: S, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData[]>;
+  /** The next datagrams, at most `arena.slots`, into `arena`'s memory; resolves with how many (see RecvArena). */
+  recvInto(socket: S, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number>;
   sendBatch(socket: S, messages: BatchMessage[]): Promise<number>;
 }

@@ -158,6 +158,16 @@ mmsghdr* ReceiveArena::Prepare(int max) {
   return headers;
 }
 
+mmsghdr* ReceiveArena::PrepareInto(int max, uint8_t* memory, size_t slot) {
+  Prepare(max);
+  for (int i = 0; i < max; i++) iov[i] = {memory + i * slot, slot};
+  return headers;
+}
+
+void ReceiveArena::Repoint(int max) {
+  for (int i = 0; i < max; i++) iov[i] = {data.data() + i * kSlotSize, kSlotSize};
+}
+
 void ReceiveArena::Recycle(int used) {
   for (int i = 0; i < used; i++) {
     headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);

@@ -293,6 +293,7 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceMethod<&NativeSocket::GetoptRaw>("getoptRaw", napi_default_method),
                          InstanceMethod<&NativeSocket::Stats>("stats", napi_default_method),
                          InstanceMethod<&NativeSocket::Recv>("recv", napi_default_method),
+                         InstanceMethod<&NativeSocket::RecvInto>("recvInto", napi_default_method),
                          InstanceMethod<&NativeSocket::RecvError>("recvError", napi_default_method),
                          InstanceMethod<&NativeSocket::Send>("send", napi_default_method),
                          InstanceMethod<&NativeSocket::SendBatch>("sendBatch", napi_default_method),

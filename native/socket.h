@@ -96,6 +96,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
 
   // Receiving (receive.cc).
   Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value RecvInto(const Napi::CallbackInfo& info);
   Napi::Value RecvError(const Napi::CallbackInfo& info);
   int ReceiveLocal(napi_env env, int max, napi_value* bytes);
 

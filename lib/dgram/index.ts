@@ -62,6 +62,7 @@ import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
   listenArguments, resolveFamily, resolveHost, sendArguments, type Destination,
 } from '../contract/arguments';
+import { type RecvArena, checkArena, fillArena } from '../contract/arena';
 import { selectStats, statistics } from '../contract/counters';
 import { byteLength, flatten, toBuffers } from '../contract/iodata';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
@@ -304,6 +305,16 @@ export const DgramUDP = {
       checkSocket(socket, 'recv');
       return socket.receive(checkCount(numBytes, 0, 'recv', 'numBytes'), 0, checkTimeout(timeout, 'recv'),
         checkSignal(options, 'recv')) as Promise<RecvData<IpFamily>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+  recvInto(socket: DgramSocket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
+    try {
+      checkSocket(socket, 'recvInto');
+      // node:dgram hands out a Buffer per datagram: they are copied into the arena.
+      return (socket.receive(0, checkArena(arena, 'recvInto').slots, checkTimeout(timeout, 'recvInto'), checkSignal(options, 'recvInto')) as
+        Promise<RecvData<IpFamily>[]>).then((records) => fillArena(arena, records));
     } catch (error) {
       return Promise.reject(error);
     }

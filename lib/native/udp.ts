@@ -7,6 +7,7 @@ import {
 } from '../contract/arguments';
 import { selectStats, statistics } from '../contract/counters';
 import { byteLength, flatten } from '../contract/iodata';
+import { type RecvArena, checkArena } from '../contract/arena';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, closedError, notOwnerError, show, systemError } from '../errors';
 import type {
@@ -382,6 +383,14 @@ export const UDP = {
       checkSocket(socket, 'recvBatch');
       return socket.receive(0, checkCount(max, 1, 'recvBatch', 'max'), checkTimeout(timeout, 'recvBatch'),
         checkSignal(options, 'recvBatch')) as Promise<RecvData<F>[]>;
+    } catch (error) {
+      return rejectWith(error);
+    }
+  },
+  recvInto(socket: Socket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
+    try {
+      checkSocket(socket, 'recvInto');
+      return socket.receive(0, checkArena(arena, 'recvInto').slots, checkTimeout(timeout, 'recvInto'), checkSignal(options, 'recvInto'), arena);
     } catch (error) {
       return rejectWith(error);
     }
