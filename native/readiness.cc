@@ -143,7 +143,9 @@ void Watcher::Received(int count, bool left_queued) {
 int Watcher::Coalesce(uint32_t usecs, uint32_t packets) {
   coalesce_.Configure(usecs, packets);
   counting_ = false;
-  if (coalesce_.enabled() || !holding_) return 0;
+  if (coalesce_.enabled()) return 0;
+  if (timer_poll_ != nullptr) uv_poll_stop(timer_poll_);
+  if (!holding_) return 0;
   // Turned off during a hold: what it held is reported now, on the next turn.
   CancelHold();
   return Apply();
@@ -168,7 +170,10 @@ bool Watcher::BeginHold() {
   itimerspec when{};
   when.it_value.tv_sec = static_cast<time_t>(hold / 1000000000);
   when.it_value.tv_nsec = static_cast<long>(hold % 1000000000);
-  if (timerfd_settime(timer_fd_, 0, &when, nullptr) != 0 || uv_poll_start(timer_poll_, UV_READABLE, OnHoldEnd) != 0) {
+  // The timer's poll stays started between holds (an unarmed timerfd never wakes the loop):
+  // a hold costs timerfd_settime and the socket's own epoll_ctl, not two more for the timer.
+  if (timerfd_settime(timer_fd_, 0, &when, nullptr) != 0 ||
+      (!uv_is_active(reinterpret_cast<uv_handle_t*>(timer_poll_)) && uv_poll_start(timer_poll_, UV_READABLE, OnHoldEnd) != 0)) {
     return false;
   }
   holding_ = true;
@@ -182,14 +187,12 @@ void Watcher::CancelHold() {
   if (timer_fd_ < 0) return;
   itimerspec never{};
   timerfd_settime(timer_fd_, 0, &never, nullptr);
-  uv_poll_stop(timer_poll_);
 }
 
 void Watcher::OnHoldEnd(uv_poll_t* poll, int status, int events) {
   auto* self = static_cast<Watcher*>(poll->data);
   uint64_t expirations;
   if (read(self->timer_fd_, &expirations, sizeof(expirations)) < 0 && status >= 0 && errno == EAGAIN) return;
-  uv_poll_stop(poll);
   if (!self->holding_) return;
   self->holding_ = false;
   self->held_ns_ = uv_hrtime() - self->hold_started_ns_;
