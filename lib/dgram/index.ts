@@ -57,6 +57,7 @@
  *   `eisconn`. Connecting to port 0 is `enotsup`.
  */
 import dgram from 'node:dgram';
+import { types } from 'node:util';
 import { threadId, Worker } from 'node:worker_threads';
 import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
@@ -67,8 +68,8 @@ import { byteLength, flatten, toBuffers } from '../contract/iodata';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, enotsup, show, systemError } from '../errors';
 import type {
-  BatchMessage, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
-  SocketStats, Timeout, Transport,
+  BatchMessage, ErrorQueueEntry, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
+  SocketRef, SocketStats, Timeout, Transport,
 } from '../types';
 import { fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
 import { apply, plan, specOf } from './options';
@@ -359,4 +360,27 @@ export const DgramUDP = {
     openSocket(socket, 'negotiatedProtocol');
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
+  // The native UDP's extras, so that either can stand behind the main entry's `UDP`.
+  adopt(ref: SocketRef): DgramSocket {
+    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (ref ${show(ref)})`);
+  },
+  recvErrorQueue(socket: DgramSocket): ErrorQueueEntry | undefined {
+    openSocket(socket, 'recvErrorQueue');
+    throw enotsup('recvErrorQueue', 'node:dgram reads no error queue (IP_RECVERR)');
+  },
+  /** node:dgram never coalesces datagrams (no GRO): a datagram it received is one datagram. */
+  splitSegments<F extends IpFamily>(datagram: RecvData<F>): RecvData<F>[] {
+    if (!isPlainObject(datagram) || !types.isUint8Array(datagram.data)) throw badarg('splitSegments', `not a received datagram: ${show(datagram)}`);
+    if (isPlainObject(datagram.ancillary) && datagram.ancillary.segmentSize !== undefined) {
+      throw enotsup('splitSegments', 'node:dgram receives no GRO batches to split');
+    }
+    return [datagram];
+  },
 } satisfies Transport<DgramSocket> & Record<string, unknown>;
+
+// `abyss-transport/dgram`: this transport under the names of the main entry, which works
+// wherever node:dgram does, whether or not the addon could run.
+export { DgramUDP as UDP, DgramSocket as Socket };
+export { ContractSocket, type SocketEvents } from '../contract/socket';
+export { TransportError } from '../errors';
+export type * from '../types';
