@@ -20,7 +20,8 @@
  *   `setImmediate`, one check phase after the reads.
  * - Bind and connect are synchronous: every socket is made with a `lookup` that answers
  *   IP literals at once (hostnames are `badarg`, as in `UDP`), which makes node:dgram bind
- *   and connect inside the call. A failed connect reports its errno on the next tick
+ *   and connect inside the call (a runtime whose node:dgram binds later, Bun's, makes
+ *   `listen` fail `enotsup`). A failed connect reports its errno on the next tick
  *   only; its reason is then read synchronously by repeating the connect on dgram's
  *   internal handle (when that is reachable; otherwise the reason is `einval`).
  * - Options are applied after bind, except `reuseaddr`, `reuseport` and `ipv6_v6only`,
@@ -134,7 +135,10 @@ function listen(port: number, options: ListenOptions = {}): DgramSocket {
     }
     const error = failure as NodeJS.ErrnoException | undefined;
     if (error?.code === 'ERR_INVALID_FD_TYPE') throw namedError('listen', 'open', 'ENOTSOCK', ` fd ${fd}`);
-    throw error ? fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind') : new TransportError('einval', 'listen: bind did not complete', 'bind');
+    if (error) throw fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind');
+    // Bun's node:dgram binds on a later turn of the event loop, whatever the lookup answers.
+    throw enotsup('listen', 'this runtime\'s node:dgram does not bind within the call (Bun binds on a later turn of the event loop), ' +
+      'and listen must return a bound socket');
   }
   const handle = new DgramSocket(socket, family, flags);
   try {

@@ -26,7 +26,7 @@ function runtimeRefusal(): string | undefined {
 /** The TransportError for an addon that cannot run: `enotsup`, saying why and what works instead. */
 function unavailable(why: string, cause?: unknown): TransportError {
   const error = new TransportError('enotsup', `abyss-transport: the native addon cannot run here: ${why}. ` +
-    "The node:dgram transport (require('abyss-transport/dgram')) works wherever Node.js's dgram does");
+    "The node:dgram transport stands in for it (abyss-transport/dgram)");
   if (cause !== undefined) error.cause = cause;
   return error;
 }
