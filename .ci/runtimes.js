@@ -1,12 +1,12 @@
 // Judges a jest run under Bun or Deno (.ci/runtimes.sh): every failure must be one this table
-// says the runtime cannot pass, and every test the table names must still fail (so the table
-// stays true). Prints `<runtime> <version>: N passed, N failed (N of them listed here)`.
+// says the runtime cannot pass, and every test the table names must still fail, unless marked
+// as failing only on some runs (so the table stays true). Prints `<runtime> <version>: N passed, N failed (N of them listed here)`.
 //   node .ci/runtimes.js <results.json> <bun|deno> <version>
 'use strict';
 const fs = require('node:fs');
 
 // What each runtime cannot do, and why: a failure matches an entry by its test's full name,
-// or by the first line of its failure message.
+// or by the first line of its failure message. `mayPass`: it fails only on some runs.
 const CANNOT = {
   bun: [
     {
@@ -27,7 +27,8 @@ const CANNOT = {
     {
       name: 'recv the queue is bounded by SO_RCVBUF; what it drops is counted in kernel.drops',
       why: "Deno's node:dgram has no internal handle to read the descriptor from (fd is -1), so the kernel's drops " +
-        'in /proc/net/udp cannot be found and are missing from getstat',
+        'in /proc/net/udp cannot be found and are missing from getstat; it passes on a run where the kernel drops none',
+      mayPass: true,
     },
     {
       name: 'send sendBatch: in order, resolves with the count; a bad message sends nothing',
@@ -75,13 +76,13 @@ for (const suite of results.testResults) {
       } else {
         failures.push(`${suite.name}: ${test.fullName}\n    ${message.split('\n').slice(0, 12).join('\n    ')}`);
       }
-    } else if (entry?.name !== undefined) {
+    } else if (entry?.name !== undefined && !entry.mayPass) {
       failures.push(`${test.fullName}: listed as impossible under ${runtime}, but it passed: take it off the list in .ci/runtimes.js`);
     }
   }
 }
 for (const entry of table) {
-  if (!matched.has(entry)) console.error(`  (${runtime} did not fail as listed: ${entry.name ?? entry.message})`);
+  if (!matched.has(entry)) console.error(`  (${runtime} passed this time: ${entry.name ?? entry.message})`);
   else console.error(`  cannot run under ${runtime}: ${entry.name ?? 'tests failing ' + entry.message}\n    because ${entry.why}`);
 }
 for (const failure of failures) console.error(`  ${failure}`);

@@ -8,5 +8,5 @@
 // .ci/pack.sh fails if this list and the CommonJS exports differ.
 import abyss from './index.js';
 
-export const { isNative, nativeUnavailable, UDP, Socket, ContractSocket, TransportError, DgramUDP, DgramSocket } = abyss;
+export const { isNative, nativeUnavailable, UDP, Socket, ContractSocket, RecvArena, TransportError, DgramUDP, DgramSocket } = abyss;
 export default abyss;

@@ -31,6 +31,7 @@ export const UDP: typeof Native.UDP = native?.UDP ?? (DgramUDP as unknown as typ
 export const Socket: typeof Native.Socket = native?.Socket ?? (DgramSocket as unknown as typeof Native.Socket);
 export type Socket<F extends Native.SocketFamily = Native.SocketFamily> = Native.Socket<F>;
 export { ContractSocket, type SocketEvents } from './contract/socket';
+export { RecvArena } from './contract/arena';
 export { TransportError } from './errors';
 export type * from './types';
 export { DgramUDP, DgramSocket } from './dgram';

@@ -475,7 +475,7 @@ describe('getopts / setopts', () => {
 
   test('what node:dgram cannot reach is enotsup; IPv6-only names on IPv4 einval; set-only einval', () => {
     const socket = listen();
-    for (const name of ['tos', 'priority', 'gro', 'pktinfo', 'recvttl', 'timestamp', 'segment', 'read_packets', 'bind_to_device', 'mark'] as const) {
+    for (const name of ['tos', 'priority', 'gro', 'pktinfo', 'recvttl', 'timestamp', 'segment', 'read_packets', 'coalesce', 'bind_to_device', 'mark'] as const) {
       expect(reasonOf(() => U.getopts(socket, [name])).reason).toBe('enotsup');
     }
     expect(reasonOf(() => U.setopts(socket, { tos: 16 }))).toMatchObject({ reason: 'enotsup', message: expect.stringContaining("'tos'") });

@@ -2,5 +2,5 @@
 // does for the main entry (one instance for `import` and `require`).
 import dgram from './index.js';
 
-export const { UDP, Socket, ContractSocket, TransportError, DgramUDP, DgramSocket } = dgram;
+export const { UDP, Socket, ContractSocket, RecvArena, TransportError, DgramUDP, DgramSocket } = dgram;
 export default dgram;

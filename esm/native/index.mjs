@@ -7,5 +7,5 @@ import { createRequire } from 'node:module';
 
 const native = createRequire(import.meta.url)('./index.js');
 
-export const { UDP, Socket, ContractSocket, TransportError } = native;
+export const { UDP, Socket, ContractSocket, RecvArena, TransportError } = native;
 export default native;

@@ -64,6 +64,7 @@ import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
   listenArguments, resolveFamily, resolveHost, sendArguments, type Destination,
 } from '../contract/arguments';
+import { type RecvArena, checkArena, fillArena } from '../contract/arena';
 import { selectStats, statistics } from '../contract/counters';
 import { byteLength, flatten, toBuffers } from '../contract/iodata';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
@@ -313,6 +314,16 @@ export const DgramUDP = {
       return Promise.reject(error);
     }
   },
+  recvInto(socket: DgramSocket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
+    try {
+      checkSocket(socket, 'recvInto');
+      // node:dgram hands out a Buffer per datagram: they are copied into the arena.
+      return (socket.receive(0, checkArena(arena, 'recvInto').slots, checkTimeout(timeout, 'recvInto'), checkSignal(options, 'recvInto')) as
+        Promise<RecvData<IpFamily>[]>).then((records) => fillArena(arena, records));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
   recvBatch(socket: DgramSocket, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<IpFamily>[]> {
     try {
       checkSocket(socket, 'recvBatch');
@@ -386,5 +397,6 @@ export const DgramUDP = {
 // wherever node:dgram does, whether or not the addon could run.
 export { DgramUDP as UDP, DgramSocket as Socket };
 export { ContractSocket, type SocketEvents } from '../contract/socket';
+export { RecvArena } from '../contract/arena';
 export { TransportError } from '../errors';
 export type * from '../types';

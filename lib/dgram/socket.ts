@@ -238,7 +238,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     if (timeout !== 0) {
       const { promise } = this.#waiters.wait(numBytes, batch, timeout, signal);
       if (this.#queued > 0) this.#scheduleServe();
-      return promise;
+      return promise as Promise<RecvData | RecvData[]>;
     }
     // Poll once: let the event loop reach its poll phase, where libuv reads the kernel.
     let immediate: NodeJS.Immediate | undefined;
@@ -247,7 +247,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
       immediate = setImmediate(() => this.#waiters.withdraw(waiter, timeoutError(operation)));
     });
     if (this.#queued > 0) this.#scheduleServe();
-    return promise;
+    return promise as Promise<RecvData | RecvData[]>;
   }
 
   /** @internal One datagram through node:dgram; `address` undefined: to the connected peer. */

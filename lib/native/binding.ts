@@ -36,6 +36,8 @@ export interface NativeSocket {
   readonly watchCells: Int32Array;
   watch(): number;
   keepAlive(alive: boolean): void;
+  /** The `coalesce` option: hold readability for up to `usecs` (0: off), ending sooner near `packets`. */
+  coalesce(usecs: number, packets: number): number;
   bind(address: string, port: number): number;
   connect(address: string, port: number): number;
   /** [address, port] (port -1 for a unix socket), or -errno. */
@@ -46,6 +48,8 @@ export interface NativeSocket {
   stats(): number;
   /** The datagrams read, described by `meta`; 0: none waiting; -errno. */
   recv(max: number): Buffer | number;
+  /** Up to `max` datagrams straight into `memory`'s slots of `slotSize`, described by `meta`; 0: none waiting; -errno. */
+  recvInto(memory: Uint8Array, slotSize: number, max: number): number;
   recvError(): Buffer | number;
   send(data: Piece | Piece[], destination: string | undefined, port: number, pktinfoAddress: string | undefined): number;
   sendBatch(pieces: Piece[], firstPiece: number, texts: (string | undefined)[], firstMessage: number, count: number): number;

@@ -7,5 +7,6 @@
 export { UDP } from './udp';
 export { Socket } from './socket';
 export { ContractSocket, type SocketEvents } from '../contract/socket';
+export { RecvArena } from '../contract/arena';
 export { TransportError } from '../errors';
 export type * from '../types';
