@@ -27,6 +27,7 @@ interface Facts {
   mainIsDgram: boolean;
   dgramEntryIsDgram: boolean;
   nativeEntry: Thrown | { loaded: true; isMain: boolean };
+  dgramLacks?: string[];
   esm: { sameAsRequire: boolean; dgram: boolean };
   esmNative: Thrown | { loaded: true; isMain: boolean };
   roundTrip?: Record<string, unknown>;
@@ -99,7 +100,7 @@ test.each([
   expect(Object.keys(facts.addonOnly!).sort()).toEqual(['errorQueue', 'listenRecvttl', 'localSocket', 'sendWithTtl']);
 });
 
-test('in this checkout the addon runs (under Node): UDP is the addon\'s, and abyss-transport/native is the same', async () => {
+test('in this checkout the addon runs (under Node): UDP is the addon\'s, abyss-transport/native is the same, DgramUDP has its every method', async () => {
   const facts = await report(SCRIPT);
   if (REFUSED_RUNTIME !== undefined) {
     expect(facts).toMatchObject({ isNative: false, mainIsDgram: true, nativeUnavailable: { reason: 'enotsup' } });
@@ -112,6 +113,7 @@ test('in this checkout the addon runs (under Node): UDP is the addon\'s, and aby
     mainIsDgram: false,
     dgramEntryIsDgram: true,
     nativeEntry: { loaded: true, isMain: true },
+    dgramLacks: [],
     esm: { sameAsRequire: true, dgram: true },
     esmNative: { loaded: true, isMain: true },
   });

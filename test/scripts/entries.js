@@ -86,6 +86,8 @@ async function run() {
   try {
     const native = require('abyss-transport/native');
     facts.nativeEntry = { loaded: true, isMain: native.UDP === main.UDP && native.Socket === main.Socket };
+    // What the addon's UDP can be asked that DgramUDP, standing in for it elsewhere, could not answer.
+    facts.dgramLacks = Object.keys(native.UDP).filter((name) => typeof main.DgramUDP[name] !== 'function');
   } catch (error) {
     facts.nativeEntry = describe(error);
   }
