@@ -15,7 +15,9 @@ import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
 const SCRIPT = path.join(__dirname, 'scripts', 'entries.js');
-const ADDON = path.join(ROOT, 'build', 'Release', 'abyss_transport.node');
+/** The addon this checkout loads: build/Release, or the prebuild (the copies .ci/node-versions.sh tests). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ADDON: string = require('node-gyp-build').path(ROOT);
 /** Bun and Deno are refused before anything is loaded (lib/native/load.ts), whatever the copy holds. */
 const REFUSED_RUNTIME = process.versions.bun !== undefined ? /Bun \d/ : process.versions.deno !== undefined ? /Deno \d/ : undefined;
 
