@@ -393,8 +393,8 @@ export const DgramUDP = {
   },
 } satisfies Transport<DgramSocket> & Record<string, unknown>;
 
-// `abyss-transport/dgram`: this transport under the names of the main entry, which works
-// wherever node:dgram does, whether or not the addon could run.
+// `abyss-transport/dgram`: this transport under the names of the main entry, whether or not
+// the addon could run.
 export { DgramUDP as UDP, DgramSocket as Socket };
 export { ContractSocket, type SocketEvents } from '../contract/socket';
 export { RecvArena } from '../contract/arena';
