@@ -20,7 +20,8 @@
  *   `setImmediate`, one check phase after the reads.
  * - Bind and connect are synchronous: every socket is made with a `lookup` that answers
  *   IP literals at once (hostnames are `badarg`, as in `UDP`), which makes node:dgram bind
- *   and connect inside the call. A failed connect reports its errno on the next tick
+ *   and connect inside the call (a runtime whose node:dgram binds later, Bun's, makes
+ *   `listen` fail `enotsup`). A failed connect reports its errno on the next tick
  *   only; its reason is then read synchronously by repeating the connect on dgram's
  *   internal handle (when that is reachable; otherwise the reason is `einval`).
  * - Options are applied after bind, except `reuseaddr`, `reuseport` and `ipv6_v6only`,
@@ -57,6 +58,7 @@
  *   `eisconn`. Connecting to port 0 is `enotsup`.
  */
 import dgram from 'node:dgram';
+import { types } from 'node:util';
 import { threadId, Worker } from 'node:worker_threads';
 import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
@@ -68,8 +70,8 @@ import { byteLength, flatten, toBuffers } from '../contract/iodata';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, enotsup, show, systemError } from '../errors';
 import type {
-  BatchMessage, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
-  SocketStats, Timeout, Transport,
+  BatchMessage, ErrorQueueEntry, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
+  SocketRef, SocketStats, Timeout, Transport,
 } from '../types';
 import { fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
 import { apply, plan, specOf } from './options';
@@ -134,7 +136,10 @@ function listen(port: number, options: ListenOptions = {}): DgramSocket {
     }
     const error = failure as NodeJS.ErrnoException | undefined;
     if (error?.code === 'ERR_INVALID_FD_TYPE') throw namedError('listen', 'open', 'ENOTSOCK', ` fd ${fd}`);
-    throw error ? fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind') : new TransportError('einval', 'listen: bind did not complete', 'bind');
+    if (error) throw fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind');
+    // Bun's node:dgram binds on a later turn of the event loop, whatever the lookup answers.
+    throw enotsup('listen', 'this runtime\'s node:dgram does not bind within the call (Bun binds on a later turn of the event loop), ' +
+      'and listen must return a bound socket');
   }
   const handle = new DgramSocket(socket, family, flags);
   try {
@@ -370,4 +375,28 @@ export const DgramUDP = {
     openSocket(socket, 'negotiatedProtocol');
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
+  // The native UDP's extras, so that either can stand behind the main entry's `UDP`.
+  adopt(ref: SocketRef): DgramSocket {
+    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (ref ${show(ref)})`);
+  },
+  recvErrorQueue(socket: DgramSocket): ErrorQueueEntry | undefined {
+    openSocket(socket, 'recvErrorQueue');
+    throw enotsup('recvErrorQueue', 'node:dgram reads no error queue (IP_RECVERR)');
+  },
+  /** node:dgram never coalesces datagrams (no GRO): a datagram it received is one datagram. */
+  splitSegments<F extends IpFamily>(datagram: RecvData<F>): RecvData<F>[] {
+    if (!isPlainObject(datagram) || !types.isUint8Array(datagram.data)) throw badarg('splitSegments', `not a received datagram: ${show(datagram)}`);
+    if (isPlainObject(datagram.ancillary) && datagram.ancillary.segmentSize !== undefined) {
+      throw enotsup('splitSegments', 'node:dgram receives no GRO batches to split');
+    }
+    return [datagram];
+  },
 } satisfies Transport<DgramSocket> & Record<string, unknown>;
+
+// `abyss-transport/dgram`: this transport under the names of the main entry, whether or not
+// the addon could run.
+export { DgramUDP as UDP, DgramSocket as Socket };
+export { ContractSocket, type SocketEvents } from '../contract/socket';
+export { RecvArena } from '../contract/arena';
+export { TransportError } from '../errors';
+export type * from '../types';

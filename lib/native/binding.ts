@@ -3,9 +3,9 @@
  * @internal
  * @packageDocumentation
  */
-import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Piece } from '../contract/iodata';
+import { loadAddon } from './load';
 import * as protocol from './protocol';
 
 /**
@@ -86,18 +86,7 @@ interface Shared {
   kernelStats: Float64Array;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load: (dir: string) => Binding = require('node-gyp-build');
-
-export const binding: Binding = load(path.join(__dirname, '..', '..'));
-
-// This facade and the addon must agree on every constant of the boundary.
-for (const [name, value] of Object.entries(protocol)) {
-  if (typeof value === 'number' && binding.constants[name] !== value) {
-    throw new Error(`abyss-transport: the addon was built for another version of the facade (${name} is ` +
-      `${binding.constants[name]} there, ${value} here); rebuild it`);
-  }
-}
+export const binding = loadAddon(protocol) as Binding;
 
 function dispatch(this: NativeSocket, events: number, errno: number): void {
   this.socket?.onReady(events, errno);
