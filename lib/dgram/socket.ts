@@ -22,6 +22,8 @@ interface PendingSend {
  * from the native transport).
  */
 export class DgramSocket extends ContractSocket<IpFamily> {
+  /** The descriptors of this thread's open DgramSockets, as far as node:dgram shows them. */
+  static readonly #descriptors = new Set<number>();
   /** @internal */
   readonly dgram: dgram.Socket;
   /** @internal */
@@ -67,6 +69,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     this.family = family;
     const handle = internalHandle(socket);
     this.descriptor = typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
+    if (this.descriptor >= 0) DgramSocket.#descriptors.add(this.descriptor);
     this.rcvbuf = socket.getRecvBufferSize();
     this.reuseaddr = created.reuseaddr;
     this.reuseport = created.reuseport;
@@ -75,6 +78,11 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     socket.on('error', (error) => this.#onError(error));
     socket.unref();
     this.#referenced = false;
+  }
+
+  /** @internal Whether an open DgramSocket of this thread has descriptor `fd`. */
+  static ownsDescriptor(fd: number): boolean {
+    return DgramSocket.#descriptors.has(fd);
   }
 
   /** @internal A real DgramSocket, not an object made from its prototype. */
@@ -278,6 +286,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   shut(): void {
     if (this.#closed) return;
     this.#closed = true;
+    DgramSocket.#descriptors.delete(this.descriptor);
     try {
       this.dgram.close();
     } catch {
