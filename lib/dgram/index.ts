@@ -11,7 +11,11 @@
  *   them. The queue holds at most SO_RCVBUF bytes of payload (as read back from the
  *   kernel, so `recbuf` keeps its meaning; every datagram counts at least one byte, and an
  *   empty queue always takes one); a datagram beyond that is dropped and counted in
- *   `getstat().kernel.drops`, as the kernel drops what overflows a passive socket.
+ *   `getstat().kernel.drops`, as the kernel drops what overflows a passive socket. A
+ *   socket hands out at most 64 datagrams a turn of the event loop (recv, 'udp' events, or
+ *   one recvBatch), so a backlog is served a turn at a time, as `UDP` reads the kernel.
+ * - Active mode (`true`, `'once'`, a count N) emits from that queue: what is not asked for
+ *   waits there, as it waits in the kernel for `UDP`.
  * - `recv(socket, n, 0)` "polls once" by letting one turn of the event loop pass, in which
  *   libuv reads what the kernel holds. Only a call that has to wait, with a finite timeout,
  *   needs a timer: one per socket, re-armed only when a waiter is due sooner than it.
@@ -35,16 +39,16 @@
  *   `multicast_ttl`, `multicast_loop`, `multicast_if`, `add/drop_membership`,
  *   `add/drop_source_membership`, `unicast_hops`/`multicast_hops` (IPv6, 1..255 / 0..255:
  *   libuv takes no -1), `reuseaddr`, `reuseport`, `ipv6_v6only`, `mode: 'binary'`,
- *   `active: false`. Every other option of the contract is `enotsup`, whatever its value
+ *   `active`. Every other option of the contract is `enotsup`, whatever its value
  *   (IPv6-only options on an IPv4 socket are `einval`, as in `UDP`); unknown names and bad
- *   values of these are `badarg`. `setopts` checks every entry first and undoes what it
- *   already applied when the kernel refuses a later one. Values
+ *   values of these are `badarg`. `setopts` checks every entry first, applies `active`
+ *   last, and undoes what it already applied when the kernel refuses a later one. Values
  *   node:dgram cannot read back (`broadcast`, `ttl`, `multicast_*`) are the ones last set,
  *   or the kernel's default; an IPv6 `multicast_if` named reads back as its index.
  * - No ancillary data: `send` with ancillary data is `enotsup`, once it is checked as `UDP`
  *   checks it (a bad value is `badarg`); received datagrams never carry `ancillary`, and
  *   `recvErrorQueue` is `enotsup`. No unix datagram sockets (`enotsup`), no `netns`, no
- *   active mode, no `controllingProcess` to another thread nor `adopt` (`enotsup`).
+ *   `controllingProcess` to another thread nor `adopt` (`enotsup`).
  * - Calls check in `UDP`'s order: bad arguments (`badarg`), then a closed socket, then what
  *   node:dgram cannot do (`enotsup`).
  * - `fd`: node:dgram does not expose the descriptor. It is read from dgram's internal

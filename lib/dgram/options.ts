@@ -90,11 +90,9 @@ const SPECS: Record<string, OptionSpec> = {
   active: {
     valid: validActive,
     expected: "true, false, 'once' or an integer from -32768 to 32767",
-    unsupported: () => undefined,
-    get: () => false,
-    set: (_s, v: Active) => {
-      if (v !== false) throw enotsup('setopts', `active mode (${show(v)}) is not implemented by DgramUDP: use recv`);
-    },
+    get: (s) => s.active,
+    // Applied last (see plan): turning active ends the waiting recvs, which no undo brings back.
+    set: (s, v: Active) => s.setActive(v),
   },
   mode: { valid: (v) => v === 'binary', expected: "'binary'", get: () => 'binary', set: () => undefined },
   buffer: {
@@ -267,7 +265,8 @@ export function plan(family: IpFamily, options: Record<string, unknown>, operati
     if (why) throw enotsup(operation, `option '${name}': ${why}`);
     planned.push({ name, value, spec });
   }
-  return planned;
+  // active last, once everything that may fail took: as UDP sets its own options after the kernel's.
+  return [...planned.filter((entry) => entry.name !== 'active'), ...planned.filter((entry) => entry.name === 'active')];
 }
 
 /** Applies checked options in order; when one fails, undoes the others and throws. */
