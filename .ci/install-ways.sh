@@ -9,7 +9,11 @@
 #     denied with `npm install-scripts deny`, it is skipped and the prebuild loads at run time;
 #  4. npm install git+file://<a fresh clone>: npm runs `prepare` (dist/ from TypeScript, with
 #     the devDependencies) and, as a clone holds no prebuild, the install script compiles the
-#     addon: build/Release is what loads. The tarball of .ci/pack.sh serves 1-3.
+#     addon: build/Release is what loads;
+#  5. where no prebuild fits and nothing can compile (the tarball without its prebuilds, every
+#     compiler failing): the install script fails to build, warns, and the install succeeds;
+#     importing gives isNative false, why, and a node:dgram round trip.
+# The tarball of .ci/pack.sh serves 1-3 and 5.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
@@ -42,7 +46,7 @@ prebuild=prebuilds/linux-x64/abyss-transport.glibc.node
 app=$(project ignore-scripts)
 (cd "$app" && npm install --no-audit --no-fund --ignore-scripts --foreground-scripts "$tarball" >"$work/1.log" 2>&1) \
   || { tail -20 "$work/1.log" >&2; fail "npm install --ignore-scripts failed"; }
-! grep -q '^> node-gyp-build$' "$work/1.log" || fail "--ignore-scripts ran the install script"
+! grep -q '^> node-gyp-build ' "$work/1.log" || fail "--ignore-scripts ran the install script"
 echo "install-ways: npm install --ignore-scripts: $(smoke "$app" "$prebuild")"
 
 # 2. pnpm.
@@ -59,13 +63,13 @@ app=$(project allow-scripts)
 (cd "$app" && npm install --no-audit --no-fund --foreground-scripts "$tarball" >"$work/3.log" 2>&1) \
   || { tail -20 "$work/3.log" >&2; fail "npm install failed"; }
 grep -q 'npm warn install-scripts' "$work/3.log" || { cat "$work/3.log" >&2; fail "npm did not warn about the unreviewed install script"; }
-grep -q '^> node-gyp-build$' "$work/3.log" || { cat "$work/3.log" >&2; fail "the unreviewed install script did not run"; }
+grep -q '^> node-gyp-build ' "$work/3.log" || { cat "$work/3.log" >&2; fail "the unreviewed install script did not run"; }
 echo "install-ways: npm $(npm --version), install script unreviewed (runs, with a warning): $(smoke "$app" "$prebuild")"
 (cd "$app" && npm install-scripts deny abyss-transport >"$work/3-deny.log" 2>&1 && rm -rf node_modules \
   && npm install --no-audit --no-fund --foreground-scripts >"$work/3-again.log" 2>&1) \
   || { tail -20 "$work/3-deny.log" "$work/3-again.log" >&2; fail "npm install-scripts deny, then npm install, failed"; }
 grep -q '"allowScripts"' "$app/package.json" || fail "npm install-scripts deny wrote no allowScripts"
-! grep -q '^> node-gyp-build$' "$work/3-again.log" || fail "the denied install script ran"
+! grep -q '^> node-gyp-build ' "$work/3-again.log" || fail "the denied install script ran"
 echo "install-ways: npm, install script denied (allowScripts false, skipped): $(smoke "$app" "$prebuild")"
 
 # 4. From git: a fresh clone of this checkout's HEAD, installed by URL.
@@ -78,3 +82,38 @@ seconds=$((SECONDS - start))
 grep -q '^> npm run build:dist$' "$work/4.log" || { tail -40 "$work/4.log" >&2; fail "the git install did not run prepare"; }
 [ ! -e "$app/node_modules/abyss-transport/prebuilds" ] || fail "the git install has prebuilds: they are not in git"
 echo "install-ways: npm install git+file:// (prepare built dist/, the addon compiled) in ${seconds}s: $(smoke "$app" build/Release/abyss_transport.node)"
+
+# 5. No prebuild fits, nothing compiles.
+mkdir "$work/bare"
+tar xzf "$tarball" -C "$work/bare"
+rm -r "$work/bare/package/prebuilds"
+tar czf "$work/bare.tgz" -C "$work/bare" package
+shims=$work/shims
+mkdir "$shims"
+for tool in cc gcc g++ c++ make cmake; do
+  printf '#!/bin/sh\necho "%s: no compiler here" >&2\nexit 1\n' "$tool" >"$shims/$tool"
+  chmod +x "$shims/$tool"
+done
+app=$(project no-compiler)
+printf '{ "name": "no-compiler", "version": "1.0.0", "private": true, "allowScripts": { "abyss-transport": true } }\n' >"$app/package.json"
+(cd "$app" && PATH="$shims:$PATH" CC="$shims/cc" CXX="$shims/c++" \
+  npm install --no-audit --no-fund --foreground-scripts "$work/bare.tgz" >"$work/5.log" 2>&1) \
+  || { tail -40 "$work/5.log" >&2; fail "the install failed where the addon cannot be built"; }
+grep -q 'gyp ERR!' "$work/5.log" || { tail -40 "$work/5.log" >&2; fail "node-gyp did not try (and fail) to build"; }
+grep -q 'abyss-transport: the addon was not built here' "$work/5.log" || { tail -40 "$work/5.log" >&2; fail "the install did not warn"; }
+(cd "$app" && node -e '
+  const assert = require("node:assert");
+  const { UDP, DgramUDP, isNative, nativeUnavailable } = require("abyss-transport");
+  assert.strictEqual(isNative, false);
+  assert.strictEqual(UDP, DgramUDP);
+  assert.match(nativeUnavailable.message, /No native build was found/);
+  (async () => {
+    const a = UDP.open(0, { ip: "127.0.0.1" }), b = UDP.open(0, { ip: "127.0.0.1" });
+    await UDP.send(a, "127.0.0.1", UDP.sockname(b).port, "fallback");
+    assert.strictEqual(String((await UDP.recv(b, 0, 5000)).data), "fallback");
+    UDP.close(a);
+    UDP.close(b);
+    console.log(`isNative false (${nativeUnavailable.cause.message.split("\n")[0]}); a node:dgram round trip`);
+  })().catch((e) => { console.error(e); process.exit(1); });
+' >"$work/5-run.log" 2>&1) || { cat "$work/5-run.log" >&2; fail "importing after a failed build did not fall back"; }
+echo "install-ways: no prebuild, no compiler: installs with a warning; $(cat "$work/5-run.log")"

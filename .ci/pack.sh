@@ -47,7 +47,7 @@ const tracked = execFileSync('git', ['-C', process.argv[3], 'ls-files'], { encod
 const problems = [];
 const allowed = [
   /^package\/(package\.json|README\.md|LICENSE|binding\.gyp)$/,
-  /^package\/dist\/index\.(mjs|d\.mts)$/,
+  /^package\/dist\/((dgram|native)\/)?index\.(mjs|d\.mts)$/,
   /^package\/prebuilds\/linux-(x64|arm64)\/abyss-transport\.glibc\.node$/,
 ];
 const libs = tracked.filter((f) => /^lib\/.+\.ts$/.test(f) && !f.endsWith('.d.ts')).map((f) => f.slice(4, -3));
@@ -57,7 +57,7 @@ for (const f of natives) allowed.push(new RegExp(`^package/${f.replace(/\./g, '\
 for (const f of files) if (!allowed.some((re) => re.test(f))) problems.push(`not in the whitelist: ${f}`);
 const required = [
   'package.json', 'README.md', 'LICENSE', 'binding.gyp',
-  'dist/index.mjs', 'dist/index.d.mts',
+  ...['', 'dgram/', 'native/'].flatMap((n) => [`dist/${n}index.mjs`, `dist/${n}index.d.mts`]),
   'prebuilds/linux-x64/abyss-transport.glibc.node',
   'prebuilds/linux-arm64/abyss-transport.glibc.node',
   ...libs.flatMap((n) => [`dist/${n}.js`, `dist/${n}.d.ts`]),
@@ -95,7 +95,7 @@ cd "$app"
 printf '{ "name": "abyss-consumer", "version": "1.0.0", "private": true, "allowScripts": { "abyss-transport": true } }\n' >package.json
 npm install --no-audit --no-fund --prefer-offline --foreground-scripts "$tarball" >"$work/install.log" 2>&1 \
   || { tail -40 "$work/install.log" >&2; sed 's/^/pack: shim called: /' "$shimlog" >&2; fail "npm install of the tarball failed"; }
-grep -q '^> node-gyp-build$' "$work/install.log" || { cat "$work/install.log" >&2; fail "the install script did not run"; }
+grep -q '^> node-gyp-build ' "$work/install.log" || { cat "$work/install.log" >&2; fail "the install script did not run"; }
 if [ -s "$shimlog" ]; then
   cat "$shimlog" >&2
   fail "installing ran a compiler or make"
@@ -153,6 +153,15 @@ assert.strictEqual(TransportError, cjs.TransportError);
 assert.strictEqual(DgramUDP, cjs.DgramUDP);
 assert.deepStrictEqual(Object.keys(namespace).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort(),
   'dist/index.mjs must export exactly the names of dist/index.js');
+// The subpaths, each the CommonJS build's instance: the addon's here, and the node:dgram one.
+for (const subpath of ['dgram', 'native']) {
+  const esm = await import(`abyss-transport/${subpath}`);
+  const common = createRequire(import.meta.url)(`abyss-transport/${subpath}`);
+  assert.deepStrictEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(common).sort(),
+    `dist/${subpath}/index.mjs must export exactly the names of dist/${subpath}/index.js`);
+  assert.strictEqual(esm.UDP, subpath === 'native' ? UDP : DgramUDP);
+}
+assert.strictEqual(abyss.isNative, true, `the prebuild must run here: ${abyss.nativeUnavailable?.message}`);
 await roundTrip(UDP, 'ESM', process.argv[2]);
 MJS
 
@@ -161,9 +170,14 @@ node roundtrip.mjs "$prebuild" >&2 || fail "the ESM round trip failed"
 
 # 4. Types, for a CommonJS (.ts) and an ES module (.mts) consumer.
 cat >check.ts <<'TS'
-import { UDP, Socket, TransportError, DgramUDP } from 'abyss-transport';
+import { UDP, Socket, TransportError, DgramUDP, isNative, nativeUnavailable } from 'abyss-transport';
 import type { RecvData, SocketInfo, SocketOptions } from 'abyss-transport';
 import abyss = require('abyss-transport');
+import fallback = require('abyss-transport/dgram');
+import native = require('abyss-transport/native');
+
+export const why: string | undefined = isNative ? undefined : nativeUnavailable?.message;
+export const transports: (typeof fallback.UDP | typeof native.UDP)[] = [fallback.UDP, native.UDP];
 
 export async function echo(): Promise<Buffer> {
   const server: Socket = UDP.listen(0, { ip: '127.0.0.1' });
@@ -187,6 +201,11 @@ TS
 cat >check.mts <<'MTS'
 import abyss, { UDP, Socket, TransportError } from 'abyss-transport';
 import type { RecvData, Timeout } from 'abyss-transport';
+import { UDP as DgramTransport } from 'abyss-transport/dgram';
+import { UDP as NativeTransport } from 'abyss-transport/native';
+
+const native: boolean = abyss.isNative;
+void [native, DgramTransport.listen, NativeTransport.listen];
 
 const socket: Socket = UDP.open(0, { ip: '127.0.0.1' });
 const timeout: Timeout = 'infinity';
@@ -217,7 +236,7 @@ cat >tsconfig.json <<JSON
 JSON
 node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json --listFiles >"$work/tsc.log" 2>&1 \
   || { cat "$work/tsc.log" >&2; fail "the consumer does not type-check"; }
-for declaration in dist/index.d.ts dist/index.d.mts; do
+for declaration in dist/index.d.ts dist/index.d.mts dist/dgram/index.d.ts dist/dgram/index.d.mts dist/native/index.d.ts dist/native/index.d.mts; do
   grep -qxF "$installed/$declaration" "$work/tsc.log" || fail "tsc did not resolve $declaration"
 done
 echo "pack: the .ts and .mts consumers type-check (dist/index.d.ts and dist/index.d.mts)" >&2

@@ -1,5 +1,6 @@
 // One measured side of a benchmark case, in a process of its own:
-//   node bench/cases.js receive IMPL IDLE_S [POLL_MS]    prints {"port"}, then what it received
+//   node bench/cases.js receive IMPL IDLE_S [WINDOW]     prints {"port"}, then what it received
+//                                                        (WINDOW: POLL_MS for -polled, µs for -coalesced)
 //   node bench/cases.js send IMPL PORT SECONDS SIZE      prints what it sent
 //   node bench/cases.js ping IMPL PORT COUNT SIZE        prints round-trip percentiles
 // IMPL names the implementation and the call (see IMPLS below). Every line on stdout is JSON;
@@ -39,7 +40,50 @@ function failure(error) {
 //          udp-floor, udp-floor-polled (the runtime's floor, see floorReceive),
 //          udp-gro (recvBatch with UDP_GRO), dgramudp-gro,
 //          udp-polled, dgramudp-polled (recvBatch of POLLED_BATCH, then a POLL_MS sleep when it
-//          brought more than one)
+//          brought more than one),
+//          udp-coalesced-recv, udp-coalesced-recvBatch (the `coalesce` option, WINDOW µs),
+//          udp-recvInto, udp-coalesced-recvInto, udp-gro-recvInto (into a reused RecvArena)
+
+/** One-way latency, from the CLOCK_MONOTONIC nanoseconds the C sender writes into each datagram. */
+class Latency {
+  // The buckets of udpbench.c: 1 µs up to 10 ms, 100 µs up to 1 s, then one for the rest.
+  static FINE = 10000;
+  static COARSE = 9900;
+  static COARSE_US = 100;
+  buckets = new Float64Array(Latency.FINE + Latency.COARSE + 1);
+  count = 0;
+
+  /** The clock the sender stamps with (libuv's hrtime is CLOCK_MONOTONIC), in ns. */
+  static now() {
+    return Number(process.hrtime.bigint());
+  }
+
+  /** The datagram at `bytes[offset…offset+length)` was read at `now`. */
+  add(bytes, offset, length, now) {
+    if (length < 8) return;
+    const stamp = bytes.readUInt32LE(offset) + bytes.readUInt32LE(offset + 4) * 4294967296;
+    const us = Math.max(0, Math.floor((now - stamp) / 1000));
+    const bucket = us < Latency.FINE ? us : Math.min(Latency.FINE + Math.floor((us - Latency.FINE) / Latency.COARSE_US), Latency.FINE + Latency.COARSE);
+    this.buckets[bucket]++;
+    this.count++;
+  }
+
+  /** The lower edge of the bucket holding the q-quantile, µs; -1 with no samples. */
+  quantile(q) {
+    if (this.count === 0) return -1;
+    const rank = Math.floor(q * (this.count - 1));
+    let seen = 0;
+    for (let bucket = 0; bucket < this.buckets.length; bucket++) {
+      seen += this.buckets[bucket];
+      if (seen > rank) return bucket < Latency.FINE ? bucket : Latency.FINE + (bucket - Latency.FINE) * Latency.COARSE_US;
+    }
+    return -1;
+  }
+
+  summary() {
+    return { p50: this.quantile(0.5), p99: this.quantile(0.99), p999: this.quantile(0.999) };
+  }
+}
 
 const POLLED_BATCH = 1024;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,10 +116,10 @@ function untilQuiet(idle, quiet) {
  * pollMs > 0: as the polled receivers, after a read that brought more than one datagram it
  * stops watching and reads again in pollMs.
  */
-async function floorReceive(idle, pollMs, arrived, quiet) {
+async function floorReceive(idle, pollMs, arrived, quiet, latency) {
   const { UDP } = require(dist);
   const { shared } = require(path.join(dist, 'native', 'binding'));
-  const { META_COUNT, META_STRIDE, META_LENGTH, READABLE, WATCH_EVENTS, WATCH_BUSY } = require(
+  const { META_COUNT, META_STRIDE, META_LENGTH, META_OFFSET, READABLE, WATCH_EVENTS, WATCH_BUSY } = require(
     path.join(dist, 'native', 'protocol'),
   );
   const socket = UDP.listen(0, { ip: LOOPBACK, recbuf: RCVBUF });
@@ -92,11 +136,17 @@ async function floorReceive(idle, pollMs, arrived, quiet) {
   const drain = () => {
     let gathered = 0;
     for (;;) {
-      if (typeof native.recv(BATCH) === 'number') return gathered;
+      const bytes = native.recv(BATCH);
+      if (typeof bytes === 'number') return gathered;
       calls++;
+      const now = Latency.now();
       const count = meta[META_COUNT];
       let size = 0;
-      for (let i = 0; i < count; i++) size += meta[i * META_STRIDE + META_LENGTH];
+      for (let i = 0; i < count; i++) {
+        const length = meta[i * META_STRIDE + META_LENGTH];
+        latency.add(bytes, meta[i * META_STRIDE + META_OFFSET], length, now);
+        size += length;
+      }
       arrived(count, size);
       gathered += count;
       if (count < BATCH) return gathered;
@@ -123,7 +173,7 @@ async function floorReceive(idle, pollMs, arrived, quiet) {
   return { calls, drops: kernel.drops };
 }
 
-async function receive(impl, idleSeconds, pollMs) {
+async function receive(impl, idleSeconds, window) {
   const idle = idleSeconds * 1000;
   let received = 0;
   let bytes = 0;
@@ -131,6 +181,7 @@ async function receive(impl, idleSeconds, pollMs) {
   let first = 0;
   let last = 0;
   let cpu;
+  const latency = new Latency();
   const arrived = (count, size) => {
     if (first === 0) {
       first = performance.now();
@@ -141,7 +192,9 @@ async function receive(impl, idleSeconds, pollMs) {
     bytes += size;
   };
   const quiet = () => ({ first, last });
-  const report = (extra = {}) => say({ received, bytes, calls, seconds: (last - first) / 1000, cpu: first ? cpuSince(cpu) : 0, ...extra });
+  const report = (extra = {}) => say({
+    received, bytes, calls, seconds: (last - first) / 1000, cpu: first ? cpuSince(cpu) : 0, ...latency.summary(), ...extra,
+  });
 
   if (impl === 'dgram-raw') {
     const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: RCVBUF });
@@ -150,44 +203,65 @@ async function receive(impl, idleSeconds, pollMs) {
       socket.bind(0, LOOPBACK, resolve);
     });
     say({ port: socket.address().port });
-    socket.on('message', (message) => arrived(1, message.length));
+    socket.on('message', (message) => {
+      latency.add(message, 0, message.length, Latency.now());
+      arrived(1, message.length);
+    });
     await untilQuiet(idle, quiet);
     calls = received;
     socket.close();
     return report();
   }
   if (impl === 'udp-floor' || impl === 'udp-floor-polled') {
-    const counted = await floorReceive(idle, impl === 'udp-floor' ? 0 : pollMs, arrived, quiet);
+    const counted = await floorReceive(idle, impl === 'udp-floor' ? 0 : window, arrived, quiet, latency);
     calls = counted.calls;
     return report({ drops: counted.drops });
   }
 
   const T = transport(impl);
-  const gro = impl.endsWith('-gro');
+  const gro = impl.includes('-gro');
   const polled = impl.endsWith('-polled');
+  const into = impl.endsWith('recvInto');
+  const coalesce = impl.includes('-coalesced') ? { coalesce: { usecs: window } } : {};
   const batch = gro || polled || impl.endsWith('recvBatch');
-  const socket = T.listen(0, { ip: LOOPBACK, recbuf: RCVBUF, ...(gro ? { gro: true } : {}) });
+  const socket = T.listen(0, { ip: LOOPBACK, recbuf: RCVBUF, ...(gro ? { gro: true } : {}), ...coalesce });
   say({ port: T.sockname(socket).port });
+  // recvInto's memory, reused by every call: nothing is allocated per datagram.
+  const arena = into ? new (require(dist).RecvArena)({ slots: BATCH }) : undefined;
   let timeout = idle;
   for (;;) {
     try {
-      if (batch) {
+      if (into) {
+        const count = await T.recvInto(socket, arena, timeout);
+        calls++;
+        const now = Latency.now();
+        let size = 0;
+        for (let i = 0; i < count; i++) {
+          const length = arena.length(i);
+          size += length;
+          if (!gro) latency.add(arena.data, arena.offset(i), length, now);
+        }
+        arrived(count, size);
+      } else if (batch) {
         const records = await T.recvBatch(socket, polled ? POLLED_BATCH : BATCH, timeout);
         calls++;
         // One arrival per batch: the clock is read per call, as the C receivers do.
+        const now = Latency.now();
         let count = 0;
         let size = 0;
         for (const record of records) {
           const segment = record.ancillary && record.ancillary.segmentSize;
           count += segment ? Math.ceil(record.data.length / segment) : 1;
           size += record.data.length;
+          if (!gro) latency.add(record.data, 0, record.data.length, now);
         }
         arrived(count, size);
         // As examples/polled-receiver.js: a lone datagram means the socket is quiet.
-        if (polled && records.length > 1) await sleep(pollMs);
+        if (polled && records.length > 1) await sleep(window);
       } else {
         const record = await T.recv(socket, 0, timeout);
         calls++;
+        latency.add(record.data, 0, record.data.length, Latency.now());
         arrived(1, record.data.length);
       }
       timeout = 1000;
@@ -280,7 +354,7 @@ async function send(impl, port, seconds, size) {
 }
 
 // ----------------------------------------------------------------------------------------
-// ping: udp, dgramudp, dgram-raw. COUNT timed round trips after COUNT/10 warm-up ones.
+// ping: udp, udp-into (recvInto), dgramudp, dgram-raw. COUNT timed round trips after COUNT/10 warm-up ones.
 
 async function ping(impl, port, count, size) {
   const payload = Buffer.alloc(size, 'p');
@@ -303,6 +377,15 @@ async function ping(impl, port, count, size) {
       socket.send(payload, port, LOOPBACK);
     });
     close = () => socket.close();
+  } else if (impl === 'udp-into') {
+    const { UDP, RecvArena } = require(dist);
+    const socket = UDP.open(0, { ip: LOOPBACK });
+    const arena = new RecvArena({ slots: 1, slotSize: Math.max(size, 1) });
+    roundTrip = async () => {
+      await UDP.send(socket, LOOPBACK, port, payload);
+      await UDP.recvInto(socket, arena, 2000);
+    };
+    close = () => UDP.close(socket);
   } else {
     const T = transport(impl);
     const socket = T.open(0, { ip: LOOPBACK });

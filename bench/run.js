@@ -6,8 +6,9 @@
 //
 //   --size N        datagram size for receive, send and echo (default 64)
 //   --duration S    seconds per throughput case (default 3)
-//   --cases LIST    recv,recvBatch,paced,polled,send,sendBatch,echo,gso,gro (default all)
-//   --rate PPS      the offered rate of the paced and polled receive cases (default 100000)
+//   --cases LIST    recv,recvBatch,paced,coalesced,send,sendBatch,echo,gso,gro (default all)
+//   --rate PPS      the offered rate of the paced and coalesced receive cases (default 100000)
+//   --window US     the coalescing window of the coalesced receive case, µs (default 1000)
 //   --rounds N      interleaved rounds per case, each figure their median (default 3)
 //   --quick         1 s per case, one round and fewer round trips
 //
@@ -27,7 +28,7 @@ const casesScript = path.join(__dirname, 'cases.js');
 const resultsDir = path.join(__dirname, 'results');
 const udpbench = path.join(binDir, 'udpbench');
 
-const ALL_CASES = ['recv', 'recvBatch', 'paced', 'polled', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
+const ALL_CASES = ['recv', 'recvBatch', 'paced', 'coalesced', 'send', 'sendBatch', 'echo', 'gso', 'gro'];
 const SEGMENT = 1400;
 /** How long a receiver waits for the first datagram. */
 const FIRST_WAIT_S = 10;
@@ -36,12 +37,12 @@ const POLL_MS = 1;
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--rounds N] [--rate PPS] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
+  process.stderr.write(`usage: npm run bench -- [--size 1..65507] [--duration SECONDS] [--rounds N] [--rate PPS] [--window US] [--cases ${ALL_CASES.join(',')}] [--quick]\n`);
   process.exit(2);
 }
 
 function parseOptions(argv) {
-  const options = { size: 64, duration: 3, rounds: 3, rate: 100000, cases: [...ALL_CASES], quick: false, pings: 10000 };
+  const options = { size: 64, duration: 3, rounds: 3, rate: 100000, window: 1000, cases: [...ALL_CASES], quick: false, pings: 10000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -52,6 +53,7 @@ function parseOptions(argv) {
     else if (arg === '--duration') options.duration = Number(value());
     else if (arg === '--rounds') options.rounds = Number(value());
     else if (arg === '--rate') options.rate = Number(value());
+    else if (arg === '--window') options.window = Number(value());
     else if (arg === '--cases') options.cases = value().split(',').map((name) => name.trim()).filter(Boolean);
     else if (arg === '--quick') options.quick = true;
     else if (arg === '--help' || arg === '-h') usage();
@@ -66,6 +68,7 @@ function parseOptions(argv) {
   if (!(options.duration > 0 && options.duration <= 60)) usage('--duration must be a number of seconds from 0 to 60');
   if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 9) usage('--rounds must be an integer from 1 to 9');
   if (!Number.isInteger(options.rate) || options.rate < 1000 || options.rate > 10_000_000) usage('--rate must be an integer from 1000 to 10000000');
+  if (!Number.isInteger(options.window) || options.window < 1 || options.window > 1_000_000) usage('--window must be an integer from 1 to 1000000 (µs)');
   const unknown = options.cases.filter((name) => !ALL_CASES.includes(name));
   if (unknown.length > 0 || options.cases.length === 0) usage(`unknown case(s): ${unknown.join(', ') || '(none given)'}`);
   return options;
@@ -219,12 +222,12 @@ const node = (...args) => start(process.execPath, [casesScript, ...args]);
 
 /**
  * Receive: a C sendmmsg flood from a separate process, as fast as it goes (paced: at
- * options.rate, one datagram per tick). Polled: while its reads bring more than one
- * datagram, the receiver reads every POLL_MS instead of at each readiness.
+ * options.rate, one datagram per tick). A row's `receiver(options)` names its receiver's
+ * arguments: udpbench's for the C rows, cases.js's IMPL and window for the others.
  */
-async function receiveCase(row, options, spawned, { paced = false, polled = false } = {}) {
-  const receiver = spawned(row.id === 'c' ? (polled ? c('poll', FIRST_WAIT_S, POLL_MS) : c('sink', FIRST_WAIT_S))
-    : node('receive', row.id, FIRST_WAIT_S, ...(polled ? [POLL_MS] : [])));
+async function receiveCase(row, options, spawned, { paced = false } = {}) {
+  const [command, ...args] = row.receiver ? row.receiver(options) : [row.kind === 'c' ? 'sink' : row.id];
+  const receiver = spawned(row.kind === 'c' ? c(command, FIRST_WAIT_S, ...args) : node('receive', command, FIRST_WAIT_S, ...args));
   const { port } = await receiver.next(20000);
   const count = Math.round(options.duration * 5e6); // more than one core sends: the duration decides
   const flood = spawned(paced ? c('pace', port, options.duration, options.size, options.rate)
@@ -232,6 +235,7 @@ async function receiveCase(row, options, spawned, { paced = false, polled = fals
   const offered = await flood.next(options.duration * 1000 + 15000);
   const got = await receiver.next(FIRST_WAIT_S * 1000 + 15000);
   if (got.received === 0) throw new Unavailable('nothing was received');
+  const latency = (value) => (value >= 0 ? value : undefined);
   return {
     sent: offered.sent,
     offeredPps: offered.sent / offered.seconds,
@@ -242,6 +246,9 @@ async function receiveCase(row, options, spawned, { paced = false, polled = fals
     busy: got.cpu / Math.max(got.seconds, 1e-9),
     loss: Math.max(0, 1 - got.received / offered.sent),
     perCall: got.calls ? got.received / got.calls : undefined,
+    latencyP50: latency(got.p50),
+    latencyP99: latency(got.p99),
+    latencyP999: latency(got.p999),
   };
 }
 
@@ -312,6 +319,7 @@ async function groCase(row, options, spawned) {
 const RECEIVE_ROWS = [
   { id: 'udp-recv', label: 'UDP.recv', kind: 'udp', select: 'recv', api: 'recv' },
   { id: 'udp-recvBatch', label: 'UDP.recvBatch(64)', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
+  { id: 'udp-recvInto', label: 'UDP.recvInto, 64 slots', kind: 'udp', select: 'recvBatch', api: 'recvBatch' },
   { id: 'dgramudp-recv', label: 'DgramUDP.recv', kind: 'dgramudp', select: 'recv', api: 'recv', baseline: true },
   { id: 'dgramudp-recvBatch', label: 'DgramUDP.recvBatch(64)', kind: 'dgramudp', select: 'recvBatch', api: 'recvBatch', baseline: true },
   { id: 'dgram-raw', label: "node:dgram 'message'", kind: 'dgram', api: 'recv' },
@@ -332,14 +340,26 @@ const GROUPS = [
     rows: RECEIVE_ROWS.map(({ select: _select, ...row }) => row),
   },
   {
-    id: 'polled', layout: 'receive', run: (row, options, spawned) => receiveCase(row, options, spawned, { paced: true, polled: true }), cases: ['polled'],
-    title: `Receive, polled: the same paced sender; each receiver reads all that arrived and, when that was more than one, sleeps ${POLL_MS} ms (one wakeup per period, not per datagram; a datagram waits up to a period)`,
+    id: 'coalesced', layout: 'receive', run: (row, options, spawned) => receiveCase(row, options, spawned, { paced: true }), cases: ['coalesced'],
+    title: 'Receive, one wakeup per window: the same paced sender; the receivers wait up to {window} µs (coalesce) or sleep {pollMs} ms (polled) after a datagram, so that one wakeup serves many',
     rows: [
-      { id: 'udp-polled', label: `UDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'udp', api: 'recvBatch' },
-      { id: 'dgramudp-polled', label: `DgramUDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'dgramudp', api: 'recvBatch', baseline: true },
+      { id: 'udp-coalesced-recvBatch', label: 'UDP.recvBatch(64), coalesce {window} µs', kind: 'udp', api: 'recvBatch', cref: 'c-hold',
+        receiver: (options) => ['udp-coalesced-recvBatch', options.window] },
+      { id: 'udp-coalesced-recv', label: 'UDP.recv, coalesce {window} µs', kind: 'udp', api: 'recv', cref: 'c-hold',
+        receiver: (options) => ['udp-coalesced-recv', options.window] },
+      { id: 'udp-coalesced-recvInto', label: 'UDP.recvInto, 64 slots, coalesce {window} µs', kind: 'udp', api: 'recvBatch', cref: 'c-hold',
+        receiver: (options) => ['udp-coalesced-recvInto', options.window] },
+      { id: 'udp-polled', label: `UDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'udp', api: 'recvBatch', receiver: () => ['udp-polled', POLL_MS] },
+      { id: 'dgramudp-polled', label: `DgramUDP.recvBatch(1024), ${POLL_MS} ms sleep`, kind: 'dgramudp', api: 'recvBatch', baseline: true,
+        receiver: () => ['dgramudp-polled', POLL_MS] },
       { id: 'udp-floor-polled', label: `floor: recvmmsg(64) until empty, ${POLL_MS} ms sleep`, kind: 'udp', api: 'recvBatch',
+        receiver: () => ['udp-floor-polled', POLL_MS],
         note: "the runtime's cost on this path: the addon's recvmmsg from a bare timer or readiness callback, no facade" },
-      { id: 'c', label: `C recvmmsg(64) until empty, ${POLL_MS} ms sleep`, kind: 'c', api: 'recvBatch' },
+      { id: 'c-hold', label: 'C recvmmsg(64), hold {window} µs (timerfd)', kind: 'c', api: 'recvBatch', receiver: (options) => ['hold', options.window],
+        note: 'coalesces as the coalesce option does: a readiness after an emptied queue waits the window on a timerfd, then drains' },
+      { id: 'c', label: `C recvmmsg(64) until empty, ${POLL_MS} ms sleep`, kind: 'c', api: 'recvBatch', receiver: () => ['poll', POLL_MS] },
+      { id: 'c-plain', label: 'C recvmmsg(64), a wakeup per readiness', kind: 'c', api: 'recv', receiver: () => ['sink'],
+        note: 'the paced group\'s C row again, in this group\'s rounds: "CPU vs C plain" divides by it' },
     ],
   },
   {
@@ -358,6 +378,7 @@ const GROUPS = [
     id: 'echo', title: 'Echo round trip (C echo in another process)', run: echoCase, cases: ['echo'],
     rows: [
       { id: 'udp', label: 'UDP send+recv', kind: 'udp', select: 'echo', api: 'echo' },
+      { id: 'udp-into', label: 'UDP send+recvInto', kind: 'udp', select: 'echo', api: 'echo' },
       { id: 'dgramudp', label: 'DgramUDP send+recv', kind: 'dgramudp', select: 'echo', api: 'echo', baseline: true },
       { id: 'dgram-raw', label: "node:dgram send+'message'", kind: 'dgram', api: 'echo' },
       { id: 'c', label: 'C sendto+recv', kind: 'c', api: 'echo' },
@@ -375,6 +396,7 @@ const GROUPS = [
     id: 'gro', title: `GRO receive: C UDP_SEGMENT flood of ${SEGMENT}-byte segments`, run: groCase, cases: ['gro'],
     rows: [
       { id: 'udp-gro', label: 'UDP.recvBatch {gro}', kind: 'udp', select: 'gro', api: 'gro' },
+      { id: 'udp-gro-recvInto', label: 'UDP.recvInto {gro}, 64 slots', kind: 'udp', select: 'gro', api: 'gro' },
       { id: 'dgramudp-gro', label: 'DgramUDP.recvBatch {gro}', kind: 'dgramudp', select: 'gro', api: 'gro', baseline: true },
       { id: 'c', label: 'C recvmmsg UDP_GRO', kind: 'c', api: 'gro' },
     ],
@@ -388,7 +410,7 @@ const fmt = (value, digits = 0) => (value === undefined || !Number.isFinite(valu
 const pct = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${(value * 100).toFixed(value > 0 && value < 0.001 ? 2 : 1)}%`);
 const times = (value) => (value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}×`);
 
-/** The DgramUDP row a row is compared with (same api), raw node:dgram's row, and the C row. */
+/** The DgramUDP row a row is compared with (same api), raw node:dgram's row, the C row, and C without coalescing. */
 function references(group, row, results) {
   const ok = (id) => (results[id] && results[id].status === 'ok' ? results[id] : undefined);
   const base = group.rows.find((r) => r.baseline && r.api === row.api) || group.rows.find((r) => r.baseline);
@@ -398,42 +420,56 @@ function references(group, row, results) {
     dgram: base && base.id !== row.id ? ok(base.id) : undefined,
     raw: raw && raw.id !== row.id && row.kind !== 'c' ? ok(raw.id) : undefined,
     c: row.id !== cId && row.kind !== 'c' ? ok(cId) : undefined,
+    plain: row.kind !== 'c' ? ok('c-plain') : undefined,
   };
 }
 
+const RECEIVE_COLUMNS = ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'busy', 'loss', 'dgrams/call', 'latency p50 µs', 'p99 µs',
+  'p99.9 µs', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'];
 const COLUMNS = {
-  receive: ['implementation', 'offered pps', 'received pps', 'CPU ns/dgram', 'busy', 'loss', 'dgrams/call', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
+  receive: RECEIVE_COLUMNS,
+  // The coalescing receivers are also set against C that wakes per readiness.
+  coalesced: [...RECEIVE_COLUMNS, 'CPU vs C plain'],
   send: ['implementation', 'sent pps', 'CPU ns/dgram', 'delivered', 'CPU vs dgram', 'pps vs dgram', 'CPU vs raw', 'CPU vs C'],
   echo: ['implementation', 'p50 µs', 'p99 µs', 'p50 vs dgram', 'p99 vs dgram', 'p50 vs C', 'p99 vs C'],
   gso: ['implementation', 'sent Gbit/s', 'CPU s/GB', 'delivered', 'Gbit/s vs C', 'CPU/GB vs C'],
   gro: ['implementation', 'offered Gbit/s', 'received Gbit/s', 'CPU s/GB', 'loss', 'Gbit/s vs C', 'CPU/GB vs C'],
 };
-/** The table and chart a group is shown with: its own, or the one it shares (`layout`). */
+/** The chart a group is drawn with: its own, or the one it shares (`layout`). */
 const layoutOf = (group) => group.layout || group.id;
+/** The table a group is printed with. */
+const columnsOf = (group) => COLUMNS[group.id] || COLUMNS[layoutOf(group)];
 
-/** A group's title with the run's options filled in. */
-const titleOf = (group, report) => group.title.replace('{rate}', fmt(report.options.rate));
+/** A group's title and a row's label with the run's options filled in. */
+const fill = (text, report) => text.replace('{rate}', fmt(report.options.rate)).replace('{window}', fmt(report.options.window))
+  .replace('{pollMs}', String(POLL_MS));
+const titleOf = (group, report) => fill(group.title, report);
+const labelOf = (row, report) => fill(row.label, report);
 
-function cells(group, row, results) {
+function cells(group, row, results, report) {
+  const label = labelOf(row, report);
   const r = results[row.id];
-  if (!r || r.status !== 'ok') return [row.label, `unavailable: ${r ? r.reason : 'not run'}`];
+  if (!r || r.status !== 'ok') return [label, `unavailable: ${r ? r.reason : 'not run'}`];
   const m = r.metrics;
-  const { dgram, raw, c } = references(group, row, results);
+  const { dgram, raw, c, plain } = references(group, row, results);
   const ratio = (a, b) => (a !== undefined && b ? a / b : undefined);
   switch (layoutOf(group)) {
-    case 'receive':
-      return [row.label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.busy), pct(m.loss), fmt(m.perCall, 1), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
-        times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
+    case 'receive': {
+      const values = [label, fmt(m.offeredPps), fmt(m.pps), fmt(m.cpuNs), pct(m.busy), pct(m.loss), fmt(m.perCall, 1), fmt(m.latencyP50), fmt(m.latencyP99),
+        fmt(m.latencyP999), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)), times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)),
+        times(ratio(m.cpuNs, c?.metrics.cpuNs))];
+      return columnsOf(group).length > values.length ? [...values, times(ratio(m.cpuNs, plain?.metrics.cpuNs))] : values;
+    }
     case 'send':
-      return [row.label, fmt(m.pps), fmt(m.cpuNs), pct(m.delivered), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
+      return [label, fmt(m.pps), fmt(m.cpuNs), pct(m.delivered), times(ratio(m.cpuNs, dgram?.metrics.cpuNs)),
         times(ratio(m.pps, dgram?.metrics.pps)), times(ratio(m.cpuNs, raw?.metrics.cpuNs)), times(ratio(m.cpuNs, c?.metrics.cpuNs))];
     case 'echo':
-      return [row.label, fmt(m.p50, 1), fmt(m.p99, 1), times(ratio(m.p50, dgram?.metrics.p50)), times(ratio(m.p99, dgram?.metrics.p99)),
+      return [label, fmt(m.p50, 1), fmt(m.p99, 1), times(ratio(m.p50, dgram?.metrics.p50)), times(ratio(m.p99, dgram?.metrics.p99)),
         times(ratio(m.p50, c?.metrics.p50)), times(ratio(m.p99, c?.metrics.p99))];
     case 'gso':
-      return [row.label, fmt(m.gbps, 2), fmt(m.cpuPerGB, 3), pct(m.delivered), times(ratio(m.gbps, c?.metrics.gbps)), times(ratio(m.cpuPerGB, c?.metrics.cpuPerGB))];
+      return [label, fmt(m.gbps, 2), fmt(m.cpuPerGB, 3), pct(m.delivered), times(ratio(m.gbps, c?.metrics.gbps)), times(ratio(m.cpuPerGB, c?.metrics.cpuPerGB))];
     default:
-      return [row.label, fmt(m.offeredGbps, 2), fmt(m.gbps, 2), fmt(m.cpuPerGB, 3), pct(m.loss), times(ratio(m.gbps, c?.metrics.gbps)),
+      return [label, fmt(m.offeredGbps, 2), fmt(m.gbps, 2), fmt(m.cpuPerGB, 3), pct(m.loss), times(ratio(m.gbps, c?.metrics.gbps)),
         times(ratio(m.cpuPerGB, c?.metrics.cpuPerGB))];
   }
 }
@@ -445,18 +481,19 @@ function table(report) {
     `${report.options.pings} round trips; node ${report.node}, ${report.cpus} CPUs (${report.cpuModel}), Linux ${report.kernel}`);
   out.push('Ratios are this row / the DgramUDP row of the same call (node:dgram through the Transport API), / raw node:dgram, and / C');
   out.push('(UDP.sendBatch / the C UDP_SEGMENT row: it sends runs of equal messages to one destination as one GSO send).');
+  out.push('Latency is one way, from the C sender\'s clock stamp in each datagram to the read that returned it (same clock).');
   out.push('CPU and latency: lower is better; pps and Gbit/s: higher is better.');
   for (const group of GROUPS) {
     const results = report.results[group.id];
     if (!results) continue;
-    const head = COLUMNS[layoutOf(group)];
-    const rows = group.rows.filter((row) => results[row.id]).map((row) => cells(group, row, results));
+    const head = columnsOf(group);
+    const rows = group.rows.filter((row) => results[row.id]).map((row) => cells(group, row, results, report));
     const widths = head.map((title, i) => Math.max(title.length, ...rows.filter((r) => r.length > 2).map((r) => String(r[i] ?? '').length)));
     widths[0] = Math.max(widths[0], ...rows.map((r) => r[0].length));
     const line = (values) => values.map((value, i) => (i === 0 ? String(value).padEnd(widths[i]) : String(value ?? '').padStart(widths[i]))).join('  ').trimEnd();
     out.push('', titleOf(group, report), line(head), widths.map((w) => '-'.repeat(w)).join('  '));
     for (const values of rows) out.push(values.length === 2 ? `${values[0].padEnd(widths[0])}  ${values[1]}` : line(values));
-    for (const row of group.rows) if (row.note && results[row.id]) out.push(`* ${row.label}: ${row.note}`);
+    for (const row of group.rows) if (row.note && results[row.id]) out.push(`* ${labelOf(row, report)}: ${row.note}`);
   }
   return out.join('\n');
 }
@@ -473,61 +510,107 @@ function median(list) {
 
 const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** A bar chart per group, hand-written SVG. */
+/** Lines of at most `chars` characters, broken at spaces. */
+function wrap(text, chars) {
+  const lines = [''];
+  for (const word of text.split(' ')) {
+    const current = lines[lines.length - 1];
+    if (current && current.length + 1 + word.length > chars) lines.push(word);
+    else lines[lines.length - 1] = current ? `${current} ${word}` : word;
+  }
+  return lines;
+}
+
+/**
+ * A bar chart per group, hand-written SVG. Receive groups get two panels side by side, CPU per
+ * datagram and one-way latency (p50 bar, p99 tick), so that coalescing shows its price next to
+ * its gain. Widths follow from the text (about CHAR_PX a character at 12 px), so no label, value
+ * or title runs off the edge.
+ */
 function svg(report) {
-  const width = 980;
-  const labelWidth = 230;
-  const barArea = width - labelWidth - 260;
+  const CHAR_PX = 6.8;
+  const width = 1240;
   const rowHeight = 22;
+  const textChars = (width - 24) / CHAR_PX;
   const colours = { udp: '#1f77b4', dgramudp: '#ff7f0e', dgram: '#a0a0a0', c: '#333333' };
+  const groups = GROUPS.filter((group) => report.results[group.id]);
+  const labels = groups.flatMap((group) => group.rows.filter((row) => report.results[group.id][row.id]).map((row) => labelOf(row, report)));
+  const labelWidth = 24 + CHAR_PX * Math.max(20, ...labels.map((label) => label.length));
   const parts = [];
   let y = 30;
   parts.push(`<text x="12" y="${y}" font-size="17" font-weight="bold">abyss-transport vs node:dgram vs C, ${report.options.size}-byte datagrams</text>`);
-  y += 20;
-  parts.push(`<text x="12" y="${y}" fill="#555">${escapeXml(`${report.date}, node ${report.node}, ${report.cpus} CPUs, ${report.options.duration} s per case, median of ${report.options.rounds} rounds. Each side in its own process; CPU is process CPU time.`)}</text>`);
-  y += 14;
+  for (const line of wrap(`${report.date}, node ${report.node}, ${report.cpus} CPUs, ${report.options.duration} s per case, median of ${report.options.rounds} rounds. ` +
+    'Each side in its own process; CPU is process CPU time; latency is one way, from the C sender\'s stamp to the read.', textChars)) {
+    y += 16;
+    parts.push(`<text x="12" y="${y}" fill="#555">${escapeXml(line)}</text>`);
+  }
+  y += 10;
   const legend = [['udp', 'abyss-transport UDP'], ['dgramudp', 'DgramUDP (node:dgram, same API)'], ['dgram', 'raw node:dgram'], ['c', 'C']];
   let x = 12;
-  y += 8;
   for (const [kind, text] of legend) {
     parts.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${colours[kind]}"/><text x="${x + 17}" y="${y + 11}">${escapeXml(text)}</text>`);
-    x += 40 + text.length * 6.5;
+    x += 40 + text.length * CHAR_PX;
   }
   y += 16;
-  const metric = {
-    receive: { key: 'cpuNs', unit: 'ns CPU per datagram received (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps, busy ${pct(m.busy)}, loss ${pct(m.loss)}` },
-    send: { key: 'cpuNs', unit: 'ns CPU per datagram sent (lower is better)', digits: 0, extra: (m) => `${fmt(m.pps)} pps` },
-    echo: { key: 'p50', unit: 'µs round trip, p50 bar, p99 tick (lower is better)', digits: 1, extra: (m) => `p99 ${fmt(m.p99, 1)} µs` },
-    gso: { key: 'gbps', unit: 'Gbit/s sent (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB` },
-    gro: { key: 'gbps', unit: 'Gbit/s received (higher is better)', digits: 2, extra: (m) => `${fmt(m.cpuPerGB, 3)} CPU s/GB, loss ${pct(m.loss)}` },
+  // A panel: a metric's bars for every row, and a value text after each bar.
+  const panels = {
+    receive: [
+      { unit: 'ns CPU per datagram received (lower is better)', value: (m) => m.cpuNs, text: (m) => `${fmt(m.cpuNs)}  (${fmt(m.pps)} pps, loss ${pct(m.loss)})` },
+      { unit: 'one-way latency, µs: p50 bar, p99 tick (lower is better)', value: (m) => m.latencyP50, tick: (m) => m.latencyP99,
+        text: (m) => (m.latencyP50 === undefined ? 'no stamps' : `${fmt(m.latencyP50)} / p99 ${fmt(m.latencyP99)}`) },
+    ],
+    send: [{ unit: 'ns CPU per datagram sent (lower is better)', value: (m) => m.cpuNs, text: (m) => `${fmt(m.cpuNs)}  (${fmt(m.pps)} pps)` }],
+    echo: [{ unit: 'µs round trip: p50 bar, p99 tick (lower is better)', value: (m) => m.p50, tick: (m) => m.p99,
+      text: (m) => `${fmt(m.p50, 1)}  (p99 ${fmt(m.p99, 1)} µs)` }],
+    gso: [{ unit: 'Gbit/s sent (higher is better)', value: (m) => m.gbps, text: (m) => `${fmt(m.gbps, 2)}  (${fmt(m.cpuPerGB, 3)} CPU s/GB)` }],
+    gro: [{ unit: 'Gbit/s received (higher is better)', value: (m) => m.gbps, text: (m) => `${fmt(m.gbps, 2)}  (${fmt(m.cpuPerGB, 3)} CPU s/GB, loss ${pct(m.loss)})` }],
   };
-  for (const group of GROUPS) {
+  for (const group of groups) {
     const results = report.results[group.id];
-    if (!results) continue;
-    const { key, unit, digits, extra } = metric[layoutOf(group)];
     const rows = group.rows.filter((row) => results[row.id]);
-    const values = rows.map((row) => (results[row.id].status === 'ok' ? results[row.id].metrics : undefined));
-    const max = Math.max(1e-9, ...values.map((m) => (m ? (group.id === 'echo' ? m.p99 : m[key]) : 0)));
+    const metrics = rows.map((row) => (results[row.id].status === 'ok' ? results[row.id].metrics : undefined));
+    const layout = panels[layoutOf(group)];
+    const panelWidth = (width - labelWidth - 12) / layout.length;
     y += 26;
-    parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(titleOf(group, report))}</text><text x="12" y="${y + 15}" fill="#555">${escapeXml(unit)}</text>`);
-    y += 22;
+    for (const line of wrap(titleOf(group, report), textChars)) {
+      parts.push(`<text x="12" y="${y}" font-weight="bold">${escapeXml(line)}</text>`);
+      y += 15;
+    }
+    layout.forEach((panel, p) => {
+      parts.push(`<text x="${(labelWidth + p * panelWidth).toFixed(1)}" y="${y}" fill="#555">${escapeXml(panel.unit)}</text>`);
+    });
+    y += 8;
     rows.forEach((row, i) => {
-      const m = values[i];
-      parts.push(`<text x="12" y="${y + 15}">${escapeXml(row.label)}</text>`);
+      const m = metrics[i];
+      parts.push(`<text x="12" y="${y + 15}">${escapeXml(labelOf(row, report))}</text>`);
       if (!m) {
-        parts.push(`<text x="${labelWidth}" y="${y + 15}" fill="#b00">${escapeXml(`unavailable: ${results[row.id].reason}`.slice(0, 110))}</text>`);
-      } else {
-        const length = Math.max(1, (m[key] / max) * barArea);
-        parts.push(`<rect x="${labelWidth}" y="${y + 4}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${colours[row.kind]}"/>`);
-        let end = labelWidth + length;
-        if (group.id === 'echo') {
-          const tick = labelWidth + (m.p99 / max) * barArea;
-          parts.push(`<line x1="${tick.toFixed(1)}" x2="${tick.toFixed(1)}" y1="${y + 2}" y2="${y + rowHeight - 2}" stroke="${colours[row.kind]}" stroke-width="2"/>` +
-            `<line x1="${end.toFixed(1)}" x2="${tick.toFixed(1)}" y1="${y + rowHeight / 2}" y2="${y + rowHeight / 2}" stroke="${colours[row.kind]}"/>`);
-          end = tick;
-        }
-        parts.push(`<text x="${(end + 6).toFixed(1)}" y="${y + 15}">${escapeXml(`${fmt(m[key], digits)}  (${extra(m)})`)}</text>`);
+        const room = Math.floor((width - labelWidth - 12) / CHAR_PX);
+        parts.push(`<text x="${labelWidth}" y="${y + 15}" fill="#b00">${escapeXml(`unavailable: ${results[row.id].reason}`.slice(0, room))}</text>`);
+        y += rowHeight;
+        return;
       }
+      layout.forEach((panel, p) => {
+        const left = labelWidth + p * panelWidth;
+        const text = panel.text(m);
+        // The longest value text of the panel decides how long its bars may be.
+        const room = panelWidth - 16 - CHAR_PX * Math.max(...metrics.filter(Boolean).map((other) => panel.text(other).length));
+        const max = Math.max(1e-9, ...metrics.filter(Boolean).map((other) => Math.max(panel.value(other) ?? 0, panel.tick ? panel.tick(other) ?? 0 : 0)));
+        const value = panel.value(m);
+        let end = left;
+        if (value !== undefined) {
+          const length = Math.max(1, (value / max) * room);
+          parts.push(`<rect x="${left.toFixed(1)}" y="${y + 4}" width="${length.toFixed(1)}" height="${rowHeight - 8}" fill="${colours[row.kind]}"/>`);
+          end = left + length;
+          const tick = panel.tick && panel.tick(m);
+          if (tick !== undefined) {
+            const at = left + (tick / max) * room;
+            parts.push(`<line x1="${at.toFixed(1)}" x2="${at.toFixed(1)}" y1="${y + 2}" y2="${y + rowHeight - 2}" stroke="${colours[row.kind]}" stroke-width="2"/>` +
+              `<line x1="${end.toFixed(1)}" x2="${at.toFixed(1)}" y1="${y + rowHeight / 2}" y2="${y + rowHeight / 2}" stroke="${colours[row.kind]}"/>`);
+            end = Math.max(end, at);
+          }
+        }
+        parts.push(`<text x="${(end + 6).toFixed(1)}" y="${y + 15}">${escapeXml(text)}</text>`);
+      });
       y += rowHeight;
     });
   }
@@ -562,7 +645,10 @@ async function main() {
     cpus: os.cpus().length,
     cpuModel: (os.cpus()[0] && os.cpus()[0].model || 'unknown').trim(),
     kernel: os.release(),
-    options: { size: options.size, duration: options.duration, rounds: options.rounds, rate: options.rate, cases: options.cases, quick: options.quick, pings: options.pings, segment: SEGMENT },
+    options: {
+      size: options.size, duration: options.duration, rounds: options.rounds, rate: options.rate, window: options.window, cases: options.cases,
+      quick: options.quick, pings: options.pings, segment: SEGMENT,
+    },
     results: {},
   };
   // Each group runs its rows interleaved, round after round (A B C A B C …), and keeps
@@ -581,7 +667,7 @@ async function main() {
   for (const { group, row, round, rounds } of plan) {
     index++;
     const results = (report.results[group.id] ||= {});
-    const tag = `(${index}/${plan.length}) ${group.id}: ${row.label}${rounds > 1 ? ` [round ${round}/${rounds}]` : ''}`;
+    const tag = `(${index}/${plan.length}) ${group.id}: ${labelOf(row, report)}${rounds > 1 ? ` [round ${round}/${rounds}]` : ''}`;
     if (round > 1 && results[row.id] && results[row.id].status !== 'ok') continue;
     if (blocked[row.kind] || (row.kind !== 'c' && blocked.c)) {
       results[row.id] = { status: 'unavailable', reason: blocked[row.kind] || `the C side is needed: ${blocked.c}` };
@@ -601,7 +687,7 @@ async function main() {
       samples.set(key, [...(samples.get(key) || []), measured]);
       const metrics = median(samples.get(key));
       results[row.id] = { status: 'ok', metrics, ...(rounds > 1 ? { rounds: samples.get(key) } : {}) };
-      const summary = cells(group, row, results).slice(1, 5).map((value, i) => `${COLUMNS[layoutOf(group)][i + 1]} ${value}`).join(', ');
+      const summary = cells(group, row, results, report).slice(1, 5).map((value, i) => `${columnsOf(group)[i + 1]} ${value}`).join(', ');
       progress(`${tag}: ${summary} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
     } catch (error) {
       results[row.id] = { status: 'unavailable', reason: error.message };

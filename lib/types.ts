@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { RecvArena } from './contract/arena';
 
 /** An IP literal, a unix datagram path, `'unspec'`, or `{ undefined: term }` (seed `address()`). */
 export type Address = string | { local: string } | 'unspec' | { undefined: unknown };
@@ -106,6 +107,21 @@ export type ErrorQueueEntry = RecvData<IpFamily> & { ancillary: AncillaryData & 
 
 export type Active = boolean | 'once' | number;
 
+/**
+ * The `coalesce` option: hold a socket's readiness back so that one wakeup of the thread
+ * serves many datagrams. A hold starts when a datagram arrives at an idle socket and lasts
+ * `usecs` microseconds (a microsecond timer, not setTimeout's millisecond); everything that
+ * arrived meanwhile is read with it. `packets` ends holds sooner, once about that many
+ * datagrams have gathered, judged from the rate the previous hold saw. Each datagram waits
+ * up to `usecs` longer; `false` (the default) reports every readiness at once.
+ */
+export interface Coalesce {
+  /** The longest hold, 1 to 1,000,000 microseconds. */
+  usecs: number;
+  /** End a hold once about this many datagrams have gathered (1 to 65536); absent: only `usecs` ends it. */
+  packets?: number;
+}
+
 /** A socket's identity for `UDP.adopt` in the thread it was handed to. */
 export interface SocketRef {
   abyssSocket: number;
@@ -114,6 +130,8 @@ export interface SocketRef {
   readPackets: number;
   /** The active mode the socket was in (true, 'once', the remaining count N, or false). */
   active?: Active;
+  /** The socket's `coalesce` option. */
+  coalesce?: Coalesce | false;
 }
 
 export interface RawOptionSet {
@@ -160,6 +178,8 @@ export interface SocketOptions {
   ipv6_v6only?: boolean;
   bind_to_device?: string;
   read_packets?: number;
+  /** Hold readiness back to serve many datagrams per wakeup (see {@link Coalesce}); `false`: off. */
+  coalesce?: Coalesce | false;
   mode?: 'binary';
   raw?: RawOptionSet | RawOptionSet[];
   pktinfo?: boolean;
@@ -272,5 +292,7 @@ export interface Transport<S extends SocketHandle = SocketHandle> {
   getstat(socket: S, names?: (keyof SocketStats)[]): Partial<SocketStats>;
   negotiatedProtocol(socket: S): string;
   recvBatch(socket: S, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData[]>;
+  /** The next datagrams, at most `arena.slots`, into `arena`'s memory; resolves with how many (see RecvArena). */
+  recvInto(socket: S, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number>;
   sendBatch(socket: S, messages: BatchMessage[]): Promise<number>;
 }

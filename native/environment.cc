@@ -120,7 +120,7 @@ void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) 
   auto* teardown = new Teardown;
   teardown->hook = hook;
   for (NativeSocket* socket : self->sockets) {
-    if (socket->Detach(OnTeardownHandleClosed, teardown)) teardown->pending++;
+    teardown->pending += socket->Detach(OnTeardownHandleClosed, teardown);
   }
   self->sockets.clear();
   if (self->turns_ != nullptr) {
@@ -156,6 +156,16 @@ mmsghdr* ReceiveArena::Prepare(int max) {
   }
   if (max > prepared_) prepared_ = max;
   return headers;
+}
+
+mmsghdr* ReceiveArena::PrepareInto(int max, uint8_t* memory, size_t slot) {
+  Prepare(max);
+  for (int i = 0; i < max; i++) iov[i] = {memory + i * slot, slot};
+  return headers;
+}
+
+void ReceiveArena::Repoint(int max) {
+  for (int i = 0; i < max; i++) iov[i] = {data.data() + i * kSlotSize, kSlotSize};
 }
 
 void ReceiveArena::Recycle(int used) {

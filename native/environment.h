@@ -38,6 +38,10 @@ struct ReceiveArena {
   // headers it filled last time (Recycle), rather than rebuilding 64 headers per read.
   mmsghdr* Prepare(int max);
   void Recycle(int used);
+  // The first `max` headers over slots of `slot` bytes in `memory` (the caller's) instead.
+  mmsghdr* PrepareInto(int max, uint8_t* memory, size_t slot);
+  // Points the first `max` headers back at the arena's own slots, after PrepareInto.
+  void Repoint(int max);
 
  private:
   int prepared_ = 0;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,19 +64,27 @@ void Watcher::ClosePoll() {
 
 int Watcher::Watch(uv_loop_t* loop, int fd, int events) {
   // Unchanged (and not stopped by libuv meanwhile): no epoll_ctl for nothing.
-  if (events == events_ && poll_ != nullptr && (events == 0 || uv_is_active(reinterpret_cast<uv_handle_t*>(poll_)))) {
+  if (events == events_ && poll_ != nullptr &&
+      (Watching() == 0 || uv_is_active(reinterpret_cast<uv_handle_t*>(poll_)))) {
     return 0;
   }
   loop_ = loop;
   fd_ = fd;
   events_ = events;
+  // Nobody reads any more: a hold would end in a report nobody wants.
+  if (holding_ && !(events & UV_READABLE)) CancelHold();
+  return Apply();
+}
+
+int Watcher::Apply() {
+  const int watching = Watching();
   if (edge_fd_ < 0) {
-    if (events != 0) return StartPoll(fd, events, OnLevel);
+    if (watching != 0) return StartPoll(fd_, watching, OnLevel);
     if (poll_ != nullptr) uv_poll_stop(poll_);
     return 0;
   }
   // Edge-triggered, the set keeps reporting new errors even when nothing else is wanted.
-  epoll_event event{EpollEvents(events), {}};
+  epoll_event event{EpollEvents(watching), {}};
   if (epoll_ctl(edge_fd_, EPOLL_CTL_MOD, fd_, &event) != 0) return -errno;
   return StartPoll(edge_fd_, UV_READABLE, OnEdge);
 }
@@ -86,36 +95,125 @@ void Watcher::KeepLoopAlive(bool alive) {
 }
 
 void Watcher::ApplyKeepAlive() {
-  if (poll_ == nullptr) return;
-  if (alive_) {
-    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-  } else {
-    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  // A hold keeps the loop alive as the poll it stands in for does.
+  for (uv_poll_t* poll : {poll_, timer_poll_}) {
+    if (poll == nullptr) continue;
+    if (alive_) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(poll));
+    } else {
+      uv_unref(reinterpret_cast<uv_handle_t*>(poll));
+    }
   }
 }
 
-bool Watcher::Stop(uv_close_cb on_closed, void* data) {
+int Watcher::Stop(uv_close_cb on_closed, void* data) {
   if (edge_fd_ >= 0) {
     close(edge_fd_);
     edge_fd_ = -1;
   }
   events_ = 0;
-  if (poll_ == nullptr) return false;
-  uv_poll_stop(poll_);
-  poll_->data = data;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), on_closed);
-  poll_ = nullptr;
+  holding_ = false;
+  counting_ = false;
+  int closing = 0;
+  for (uv_poll_t** poll : {&poll_, &timer_poll_}) {
+    if (*poll == nullptr) continue;
+    uv_poll_stop(*poll);
+    (*poll)->data = data;
+    uv_close(reinterpret_cast<uv_handle_t*>(*poll), on_closed);
+    *poll = nullptr;
+    closing++;
+  }
+  // Stopped, the timer's poll no longer looks at its descriptor.
+  if (timer_fd_ >= 0) {
+    close(timer_fd_);
+    timer_fd_ = -1;
+  }
+  return closing;
+}
+
+void Watcher::Received(int count, bool left_queued) {
+  left_queued_ = left_queued;
+  if (!counting_) return;
+  read_since_hold_ += static_cast<uint64_t>(count);
+  if (left_queued) return;
+  coalesce_.Learn(held_ns_, read_since_hold_);
+  counting_ = false;
+}
+
+int Watcher::Coalesce(uint32_t usecs, uint32_t packets) {
+  coalesce_.Configure(usecs, packets);
+  counting_ = false;
+  if (coalesce_.enabled()) return 0;
+  if (timer_poll_ != nullptr) uv_poll_stop(timer_poll_);
+  if (!holding_) return 0;
+  // Turned off during a hold: what it held is reported now, on the next turn.
+  CancelHold();
+  return Apply();
+}
+
+bool Watcher::BeginHold() {
+  if (timer_fd_ < 0) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return false;
+    auto* poll = new uv_poll_t;
+    if (uv_poll_init(loop_, poll, fd) != 0) {
+      delete poll;
+      close(fd);
+      return false;
+    }
+    poll->data = this;
+    timer_fd_ = fd;
+    timer_poll_ = poll;
+    ApplyKeepAlive();
+  }
+  const uint64_t hold = coalesce_.HoldNanoseconds();
+  itimerspec when{};
+  when.it_value.tv_sec = static_cast<time_t>(hold / 1000000000);
+  when.it_value.tv_nsec = static_cast<long>(hold % 1000000000);
+  // The timer's poll stays started between holds (an unarmed timerfd never wakes the loop):
+  // a hold costs timerfd_settime and the socket's own epoll_ctl, not two more for the timer.
+  if (timerfd_settime(timer_fd_, 0, &when, nullptr) != 0 ||
+      (!uv_is_active(reinterpret_cast<uv_handle_t*>(timer_poll_)) && uv_poll_start(timer_poll_, UV_READABLE, OnHoldEnd) != 0)) {
+    return false;
+  }
+  holding_ = true;
+  counting_ = false;
+  hold_started_ns_ = uv_hrtime();
   return true;
 }
 
+void Watcher::CancelHold() {
+  holding_ = false;
+  if (timer_fd_ < 0) return;
+  itimerspec never{};
+  timerfd_settime(timer_fd_, 0, &never, nullptr);
+}
+
+void Watcher::OnHoldEnd(uv_poll_t* poll, int status, int events) {
+  auto* self = static_cast<Watcher*>(poll->data);
+  uint64_t expirations;
+  if (read(self->timer_fd_, &expirations, sizeof(expirations)) < 0 && status >= 0 && errno == EAGAIN) return;
+  if (!self->holding_) return;
+  self->holding_ = false;
+  self->held_ns_ = uv_hrtime() - self->hold_started_ns_;
+  self->read_since_hold_ = 0;
+  self->counting_ = true;
+  self->left_queued_ = false;
+  // Watch for readability again: what the facade leaves unread is reported on the next turn.
+  const int result = self->Apply();
+  self->owner_->Dispatch(self->events_ & UV_READABLE, result < 0 ? -result : 0);
+}
+
 void Watcher::EnterEdge() {
+  // Edge-triggered, nothing is held: the error queue's entries are what the facade must see.
+  if (holding_) CancelHold();
   int edge = epoll_create1(EPOLL_CLOEXEC);
   epoll_event event{EpollEvents(events_), {}};
   if (edge < 0 || epoll_ctl(edge, EPOLL_CTL_ADD, fd_, &event) != 0) {
     // No descriptor to spare: keep the level-triggered poll, which spins until the
     // application drains the error queue but loses nothing.
     if (edge >= 0) close(edge);
-    StartPoll(fd_, events_, OnLevel);
+    Apply();
     return;
   }
   ClosePoll();
@@ -127,7 +225,7 @@ void Watcher::LeaveEdge() {
   ClosePoll();
   close(edge_fd_);
   edge_fd_ = -1;
-  if (events_ != 0) StartPoll(fd_, events_, OnLevel);
+  Apply();
 }
 
 void Watcher::ErrorQueueDrained() {
@@ -137,6 +235,13 @@ void Watcher::ErrorQueueDrained() {
 void Watcher::OnLevel(uv_poll_t* poll, int status, int events) {
   auto* self = static_cast<Watcher*>(poll->data);
   if (status >= 0) {
+    // Readable after the facade emptied the queue: the first datagram of a quiet spell, held.
+    if ((events & UV_READABLE) && self->coalesce_.enabled() && !self->holding_ && !self->left_queued_ &&
+        self->BeginHold()) {
+      self->Apply();
+      events &= ~UV_READABLE;
+      if (events == 0) return;
+    }
     self->owner_->Dispatch(events, 0);
     return;
   }
@@ -145,7 +250,7 @@ void Watcher::OnLevel(uv_poll_t* poll, int status, int events) {
   if (ErrorQueueHoldsEntries(self->fd_)) {
     self->EnterEdge();
   } else {
-    self->StartPoll(self->fd_, self->events_, OnLevel);
+    self->Apply();
   }
   // Whatever was watched may be ready too: let the facade look.
   self->owner_->Dispatch(self->events_, err);

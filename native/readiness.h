@@ -14,8 +14,17 @@
 // only something new (a datagram, an error, room to send) wakes it. When a read leaves
 // datagrams queued, the set is re-armed (EPOLL_CTL_MOD looks at readiness again), as the
 // level-triggered poll would have reported them. Once the queue is empty, back to level.
+//
+// With the `coalesce` option (coalesce.h), readability that finds the socket idle is not
+// reported at once: the poll stops watching for it and a timerfd, polled on the same loop (a
+// microsecond timer, which libuv's millisecond timers are not), reports it when the hold ends.
+// While the error queue holds entries (edge-triggered) nothing is held.
 #pragma once
 #include <uv.h>
+
+#include <cstdint>
+
+#include "coalesce.h"
 
 namespace abyss {
 
@@ -29,22 +38,33 @@ class Watcher {
   int Watch(uv_loop_t* loop, int fd, int events);
   // Whether this watch keeps the loop alive (the facade waits for something).
   void KeepLoopAlive(bool alive);
-  // Whether the last read left datagrams in the kernel.
-  void LeftQueued(bool queued) { left_queued_ = queued; }
+  // A read took `count` datagrams; `left_queued`: it stopped with more in the kernel.
+  void Received(int count, bool left_queued);
   // The error queue was found empty: back to the level-triggered poll.
   void ErrorQueueDrained();
-  // Stops watching. True when a handle is closing: `on_closed` gets it with `data` = `data`.
-  bool Stop(uv_close_cb on_closed, void* data);
+  // The `coalesce` option (usecs 0: off). 0 or -errno.
+  int Coalesce(uint32_t usecs, uint32_t packets);
+  // Stops watching. How many handles are closing: `on_closed` gets each with `data` = `data`.
+  int Stop(uv_close_cb on_closed, void* data);
 
  private:
   static void OnLevel(uv_poll_t* poll, int status, int events);
   static void OnEdge(uv_poll_t* poll, int status, int events);
+  static void OnHoldEnd(uv_poll_t* poll, int status, int events);
   // A poll handle on `fd`, started for `events` with `callback`; 0 or -errno.
   int StartPoll(int fd, int events, uv_poll_cb callback);
+  // Starts or stops the poll for what is watched now (Watching()); 0 or -errno.
+  int Apply();
+  // events_ less readability while a hold lasts.
+  int Watching() const { return holding_ ? events_ & ~UV_READABLE : events_; }
   void ClosePoll();
   void EnterEdge();
   void LeaveEdge();
   void ApplyKeepAlive();
+  // Starts a hold; false when the timer could not be had (then nothing is held).
+  bool BeginHold();
+  // Disarms the timer; the hold ends without a report.
+  void CancelHold();
 
   NativeSocket* owner_;
   uv_loop_t* loop_ = nullptr;
@@ -55,6 +75,17 @@ class Watcher {
   int events_ = 0;
   bool alive_ = false;
   bool left_queued_ = false;
+
+  CoalescePolicy coalesce_;
+  // The timerfd that ends a hold, and its poll on the loop; created by the first hold.
+  int timer_fd_ = -1;
+  uv_poll_t* timer_poll_ = nullptr;
+  bool holding_ = false;
+  uint64_t hold_started_ns_ = 0;
+  // After a hold: how long it lasted, and the datagrams read since, until the queue is empty.
+  bool counting_ = false;
+  uint64_t held_ns_ = 0;
+  uint64_t read_since_hold_ = 0;
 };
 
 }  // namespace abyss

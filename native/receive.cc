@@ -120,7 +120,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     if (count < 0) count = -errno;
   }
   if (count == -EAGAIN || count == -EWOULDBLOCK || count == 0) {
-    watcher_.LeftQueued(false);
+    watcher_.Received(0, false);
     return Napi::Number::New(env, 0);
   }
   if (count < 0) return Napi::Number::New(env, Fail(kSyscallRecvmsg, -count));
@@ -130,7 +130,7 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
     int used;
     ~RecycleOnExit() { arena.Recycle(used); }
   } recycle{arena, count};
-  watcher_.LeftQueued(count == max);
+  watcher_.Received(count, count == max);
 
   size_t total = 0;
   for (int i = 0; i < count; i++) total += std::min<size_t>(arena.headers[i].msg_len, kSlotSize);
@@ -148,6 +148,52 @@ Napi::Value NativeSocket::Recv(const Napi::CallbackInfo& info) {
   }
   environment.meta[kMetaCount] = count;
   return Napi::Value(env, bytes);
+}
+
+// recvInto(memory, slotSize, max): up to `max` datagrams in one recvmmsg straight into
+// `memory` (a Uint8Array the facade checked holds `max` slots of `slotSize` bytes), datagram i
+// in slot i: no copy, no Buffer. A datagram longer than a slot is cut and flagged truncated
+// (unix ones too). Records in `meta` as recv writes them, offsets into `memory`. How many
+// were read, 0 when none was waiting, or -errno.
+Napi::Value NativeSocket::RecvInto(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  const size_t slot = info[1].As<Napi::Number>().Uint32Value();
+  const int max = std::clamp(info[2].As<Napi::Number>().Int32Value(), 1, kMaxBatch);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* memory = nullptr;
+  const bool fits = napi_get_typedarray_info(env, info[0], &type, &length, &memory, nullptr, nullptr) == napi_ok &&
+                    type == napi_uint8_array && memory != nullptr && slot > 0 && length / slot >= static_cast<size_t>(max);
+  if (!ABYSS_EXPECT(Usable()) || !ABYSS_EXPECT(fits)) return Napi::Number::New(env, Fail(kSyscallRecvmsg, EINVAL));
+  Environment& environment = *environment_;
+  ReceiveArena& arena = environment.Arena();
+  mmsghdr* headers = arena.PrepareInto(max, static_cast<uint8_t*>(memory), slot);
+  // However this call ends, the headers point back at the arena's own slots.
+  struct RestoreOnExit {
+    ReceiveArena& arena;
+    int used = 0;
+    int pointed;
+    ~RestoreOnExit() {
+      arena.Recycle(used);
+      arena.Repoint(pointed);
+    }
+  } restore{arena, 0, max};
+  int count;
+  do {
+    count = recvmmsg(state_->fd, headers, max, MSG_TRUNC | MSG_CMSG_CLOEXEC, nullptr);
+  } while (count < 0 && errno == EINTR);
+  if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) count = 0;
+  if (count < 0) return Napi::Number::New(env, Fail(kSyscallRecvmsg, errno));
+  restore.used = count;
+  watcher_.Received(count, count == max);
+  if (count == 0) return Napi::Number::New(env, 0);
+  environment.addresses.BeginBatch();
+  for (int i = 0; i < count; i++) {
+    WriteRecord(env, environment, state_->family, headers[i].msg_hdr, i * slot,
+                std::min<size_t>(headers[i].msg_len, slot), environment.meta + i * kMetaStride);
+  }
+  environment.meta[kMetaCount] = count;
+  return Napi::Number::New(env, count);
 }
 
 // Unix datagrams may be larger than a slot, and recvmmsg cannot know before it cuts one, so
@@ -178,7 +224,7 @@ int NativeSocket::ReceiveLocal(napi_env env, int max, napi_value* own) {
       environment.addresses.BeginBatch();
       WriteRecord(env, environment, AF_UNIX, single, 0, std::min<size_t>(length, next), environment.meta);
       environment.meta[kMetaCount] = 1;
-      watcher_.LeftQueued(true);
+      watcher_.Received(1, true);
       *own = buffer;
       return 1;
     }

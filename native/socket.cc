@@ -284,6 +284,7 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceMethod<&NativeSocket::Close>("close", napi_default_method),
                          InstanceMethod<&NativeSocket::Watch>("watch", napi_default_method),
                          InstanceMethod<&NativeSocket::KeepAlive>("keepAlive", napi_default_method),
+                         InstanceMethod<&NativeSocket::Coalesce>("coalesce", napi_default_method),
                          InstanceMethod<&NativeSocket::Bind>("bind", napi_default_method),
                          InstanceMethod<&NativeSocket::Connect>("connect", napi_default_method),
                          InstanceMethod<&NativeSocket::Name>("name", napi_default_method),
@@ -292,6 +293,7 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceMethod<&NativeSocket::GetoptRaw>("getoptRaw", napi_default_method),
                          InstanceMethod<&NativeSocket::Stats>("stats", napi_default_method),
                          InstanceMethod<&NativeSocket::Recv>("recv", napi_default_method),
+                         InstanceMethod<&NativeSocket::RecvInto>("recvInto", napi_default_method),
                          InstanceMethod<&NativeSocket::RecvError>("recvError", napi_default_method),
                          InstanceMethod<&NativeSocket::Send>("send", napi_default_method),
                          InstanceMethod<&NativeSocket::SendBatch>("sendBatch", napi_default_method),
@@ -315,8 +317,8 @@ NativeSocket::~NativeSocket() {
   if (state_->owner.load() == environment_->thread_id) state_->Close();
 }
 
-bool NativeSocket::Detach(uv_close_cb on_closed, void* closed_data) {
-  bool closing = watcher_.Stop(on_closed, closed_data);
+int NativeSocket::Detach(uv_close_cb on_closed, void* closed_data) {
+  const int closing = watcher_.Stop(on_closed, closed_data);
   if (state_->owner.load() == environment_->thread_id) state_->Close();
   environment_ = nullptr;
   return closing;
@@ -529,6 +531,15 @@ int NativeSocket::ApplyWatch() {
 void NativeSocket::KeepAlive(const Napi::CallbackInfo& info) {
   keep_loop_alive_ = info[0].As<Napi::Boolean>().Value();
   watcher_.KeepLoopAlive(held_ && keep_loop_alive_);
+}
+
+// coalesce(usecs, packets): the `coalesce` option (coalesce.h); usecs 0 turns it off. Each
+// handle has its own: it is applied again by the thread that adopts the socket. 0 or -errno.
+Napi::Value NativeSocket::Coalesce(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallEpollCtl, EBADF));
+  const int result = watcher_.Coalesce(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(env, result < 0 ? Fail(kSyscallEpollCtl, -result) : 0);
 }
 
 // bind(address, port): an IP literal and port, or a unix path. 0 or -errno.

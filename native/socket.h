@@ -58,8 +58,8 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   ~NativeSocket() override;
 
   // The environment is going away: stop watching, close what this thread owns.
-  // True when a handle is closing and `on_closed` will be called with `data` = `closed_data`.
-  bool Detach(uv_close_cb on_closed, void* closed_data);
+  // How many handles are closing: `on_closed` will be called with each, `data` = `closed_data`.
+  int Detach(uv_close_cb on_closed, void* closed_data);
   // The descriptor is ready (or failed, `err`): hands it to the facade's readiness callback.
   void Dispatch(int events, int err);
 
@@ -83,6 +83,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   void Close(const Napi::CallbackInfo& info);
   Napi::Value Watch(const Napi::CallbackInfo& info);
   void KeepAlive(const Napi::CallbackInfo& info);
+  Napi::Value Coalesce(const Napi::CallbackInfo& info);
 
   // Addresses, options and statistics (socket.cc).
   Napi::Value Bind(const Napi::CallbackInfo& info);
@@ -95,6 +96,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
 
   // Receiving (receive.cc).
   Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value RecvInto(const Napi::CallbackInfo& info);
   Napi::Value RecvError(const Napi::CallbackInfo& info);
   int ReceiveLocal(napi_env env, int max, napi_value* bytes);
 

@@ -19,7 +19,7 @@ import readline from 'node:readline';
 import { UDP } from '../lib';
 
 type Fn =
-  | 'listen' | 'open' | 'connect' | 'controllingProcess' | 'adopt' | 'recv' | 'recvBatch'
+  | 'listen' | 'open' | 'connect' | 'controllingProcess' | 'adopt' | 'recv' | 'recvBatch' | 'recvInto'
   | 'send/2' | 'send/3' | 'send/4' | 'send/5' | 'sendBatch' | 'getopts' | 'setopts' | 'close'
   | 'sockname' | 'peername' | 'getstat' | 'negotiatedProtocol' | 'recvErrorQueue' | 'splitSegments';
 
@@ -35,7 +35,7 @@ interface Case {
   where?: 'worker';
 }
 
-const ASYNC: ReadonlySet<Fn> = new Set<Fn>(['recv', 'recvBatch', 'send/2', 'send/3', 'send/4', 'send/5', 'sendBatch']);
+const ASYNC: ReadonlySet<Fn> = new Set<Fn>(['recv', 'recvBatch', 'recvInto', 'send/2', 'send/3', 'send/4', 'send/5', 'sendBatch']);
 
 /** [label, JS source] */
 type V = readonly [string, string];
@@ -94,6 +94,7 @@ const SOCKET_CALLS: [Fn, (s: string) => string][] = [
   ['controllingProcess', (s) => `UDP.controllingProcess(${s}, 987654)`],
   ['recv', (s) => `UDP.recv(${s}, 0, 50)`],
   ['recvBatch', (s) => `UDP.recvBatch(${s}, 4, 50)`],
+  ['recvInto', (s) => `UDP.recvInto(${s}, new RecvArena({ slots: 2 }), 50)`],
   ['send/2', (s) => `UDP.send(${s}, 'x')`],
   ['send/3', (s) => `UDP.send(${s}, { address: '127.0.0.1', port: 9 }, 'x')`],
   ['send/4', (s) => `UDP.send(${s}, '127.0.0.1', 9, 'x')`],
@@ -123,7 +124,7 @@ add('adopt', 'the ref of a closed socket, in a worker', 'UDP.adopt(closedRef)', 
 
 // Another thread's socket (handed to the worker, adopted there): the owner's calls are not_owner.
 // Reading (getopts, sockname, getstat) stays open to every thread, as the contract's Ownership says.
-for (const fn of ['connect', 'controllingProcess', 'recv', 'recvBatch', 'send/2', 'send/3', 'send/4', 'send/5', 'sendBatch', 'setopts', 'close', 'recvErrorQueue'] as Fn[]) {
+for (const fn of ['connect', 'controllingProcess', 'recv', 'recvBatch', 'recvInto', 'send/2', 'send/3', 'send/4', 'send/5', 'sendBatch', 'setopts', 'close', 'recvErrorQueue'] as Fn[]) {
   add(fn, "another thread's socket", SOCKET_CALLS.find(([name]) => name === fn)![1]('foreignSock'), 'not_owner');
 }
 add('controllingProcess', "another thread's socket, handed back to a dead worker", 'UDP.controllingProcess(foreignSock, deadWorker)', 'not_owner');
@@ -230,6 +231,8 @@ const OPTION_VALUES: [string, 'sock' | 'sock6', V[]][] = [
   ['tos', 'sock', [['-1', '-1'], ['256', '256'], ['1.5', '1.5'], ['2**53', '2**53'], ['NaN', 'NaN'], ["'16'", "'16'"], ['null', 'null'], ['a symbol', "Symbol('s')"]]],
   ['ttl', 'sock', [['0', '0'], ['256', '256'], ['-1', '-1'], ['1.5', '1.5'], ['Number.MAX_VALUE', 'Number.MAX_VALUE'], ['true', 'true'], ['a symbol', "Symbol('s')"], ['an array', '[64]']]],
   ['multicast_ttl', 'sock', [['-1', '-1'], ['256', '256'], ['1.5', '1.5']]],
+  ['coalesce', 'sock', [['true', 'true'], ['0', '0'], ['{}', '{}'], ['usecs 0', '{ usecs: 0 }'], ['usecs 1.5', '{ usecs: 1.5 }'],
+    ['usecs 2**31', '{ usecs: 2**31 }'], ['packets 0', '{ usecs: 10, packets: 0 }'], ['an unknown key', '{ usecs: 10, usec: 5 }'], ['null', 'null']]],
   ['read_packets', 'sock', [['0', '0'], ['65', '65'], ['1.5', '1.5'], ["'8'", "'8'"], ['null', 'null'], ['2**53', '2**53']]],
   ['buffer', 'sock', [['0', '0'], ['-1', '-1'], ['2**31', '2**31'], ['1.5', '1.5'], ["'x'", "'x'"], ['null', 'null']]],
   ['segment', 'sock', [['-1', '-1'], ['65536', '65536'], ['1.5', '1.5'], ["'x'", "'x'"]]],
@@ -377,6 +380,14 @@ for (const [label, value] of BAD_TIMEOUTS) add('recvBatch', `timeout is ${label}
 for (const [label, value] of BAD_RECV_OPTIONS) add('recvBatch', `options are ${label}`, `UDP.recvBatch(sock, 8, 0, ${value})`);
 add('recvBatch', 'an active socket', 'UDP.recvBatch(activeSock, 8, 0)', 'einval');
 add('recvBatch', 'an aborted signal', 'UDP.recvBatch(sock, 8, 1000, { signal: AbortSignal.abort() })', 'aborted');
+for (const [label, value] of [...NOT_A_SOCKET, ['a Buffer', 'Buffer.alloc(64)'], ['a look-alike', '({ data: Buffer.alloc(64), slots: 1, slotSize: 64 })'],
+  ['a Proxy of an arena', 'new Proxy(new RecvArena({ slots: 1 }), {})']]) {
+  add('recvInto', `arena is ${label}`, `UDP.recvInto(sock, ${value}, 0)`);
+}
+for (const [label, value] of BAD_TIMEOUTS) add('recvInto', `timeout is ${label}`, `UDP.recvInto(sock, new RecvArena({ slots: 1 }), ${value})`);
+for (const [label, value] of BAD_RECV_OPTIONS) add('recvInto', `options are ${label}`, `UDP.recvInto(sock, new RecvArena({ slots: 1 }), 0, ${value})`);
+add('recvInto', 'an active socket', 'UDP.recvInto(activeSock, new RecvArena({ slots: 1 }), 0)', 'einval');
+add('recvInto', 'an aborted signal', 'UDP.recvInto(sock, new RecvArena({ slots: 1 }), 1000, { signal: AbortSignal.abort() })', 'aborted');
 
 // ---- send (four overloads) ---------------------------------------------------------------------
 for (const [label, value] of BAD_DATA) {

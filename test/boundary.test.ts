@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { UDP, type Socket } from '../lib';
+import { RecvArena, UDP, type Socket } from '../lib';
 import { binding } from '../lib/native/binding';
 import { closeAll, listen, portOf, tempDir, track } from './helpers/sockets';
 
@@ -74,6 +74,7 @@ async function expectReadOnce(call: () => unknown): Promise<void> {
 let unwrap: () => void;
 let dir: string;
 let other: typeof UDP;
+let OtherArena: typeof RecvArena;
 beforeAll(() => {
   unwrap = wrapNative();
   // A second copy of the package, on the same addon (as test/copies.test.ts makes it).
@@ -84,7 +85,7 @@ beforeAll(() => {
   fs.symlinkSync(path.join(root, 'build'), path.join(dir, 'build'));
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  other = require(path.join(dir, 'dist')).UDP;
+  ({ UDP: other, RecvArena: OtherArena } = require(path.join(dir, 'dist')));
 });
 afterAll(() => {
   unwrap();
@@ -110,11 +111,14 @@ function calls(udp: typeof UDP, make: (port: number, options: object) => Socket)
     ['setopts options', (s) => udp.setopts(s, observed({
       ttl: 5, recbuf: 100000, multicast_if: '127.0.0.1', add_membership: ['239.9.9.9', '127.0.0.1'],
       raw: [{ level: 1, option: 12, value: Buffer.alloc(4) }, { level: 1, option: 12, value: Buffer.alloc(4) }], buffer: 1000, read_packets: 8,
+      coalesce: { usecs: 100, packets: 8 },
     }))],
     ['getopts names', (s) => udp.getopts(s, observed(['ttl', 'recbuf', 'buffer', { raw: { level: 1, option: 12, length: 4 } }]))],
     ['getstat names', (s) => udp.getstat(s, observed(['recv_cnt', 'kernel']) as never)],
     ['recv options', (s) => udp.recv(s, 0, 1, observed({ signal: new AbortController().signal }))],
     ['recvBatch options', (s) => udp.recvBatch(s, 4, 1, observed({ signal: new AbortController().signal }))],
+    ['recvInto options', (s) => udp.recvInto(s, new (udp === UDP ? RecvArena : OtherArena)({ slots: 2 }), 1, observed({ signal: new AbortController().signal }))],
+    ['a RecvArena\'s options', () => new (udp === UDP ? RecvArena : OtherArena)(observed({ slots: 2, slotSize: 100 }))],
     ['connect to a unix destination', (s) => udp.connect(s, observed({ local: '/nonexistent' }), 0)],
     ['splitSegments a datagram', () => udp.splitSegments(observed({ address: '127.0.0.1', port: 1, data: Buffer.alloc(10), ancillary: { segmentSize: 4 } }))],
   ];

@@ -57,6 +57,7 @@ const common: Row[] = [
   ['active', 'once', 'once'],
   ['buffer', 1500, 1500],
   ['read_packets', 8, 8],
+  ['coalesce', { usecs: 750, packets: 16 }, { usecs: 750, packets: 16 }],
   ['mode', 'binary', 'binary'],
 ];
 

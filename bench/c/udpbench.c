@@ -10,15 +10,22 @@
 //   udpbench poll IDLE PERIOD_MS              like sink, but reads on a clock while busy: it drains the
 //                                             socket, and when that brought more than one datagram,
 //                                             sleeps PERIOD_MS instead of waiting for readiness
+//   udpbench hold IDLE USECS                  like sink, but coalesces as the `coalesce` option does: a
+//                                             readiness after the queue was emptied starts a hold of
+//                                             USECS (a timerfd), then it drains the socket
 //   udpbench echo                             answers every datagram (prints its port first), until killed
 //   udpbench ping PORT COUNT SIZE             COUNT round trips to an echo after COUNT/10 warm-up ones
 //   udpbench gso PORT SECONDS SEGMENT         UDP_SEGMENT sends of as many SEGMENT-byte segments as fit in 64 KiB
 //   udpbench sendgso PORT SECONDS SIZE        like gso, at most 64 segments per send: what UDP.sendBatch does
 //                                             with 64 equal messages to one destination
 // Each prints one JSON line when done (sink and echo print {"port"} first). CPU is getrusage(SELF).
+// The flood and pace senders write CLOCK_MONOTONIC nanoseconds into the first 8 bytes of each
+// datagram (little-endian, when SIZE >= 8); receivers report one-way latency percentiles from it
+// (p50/p99/p999, µs): the time from the send to the read that returned the datagram.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -27,6 +34,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +51,37 @@ static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+// One-way latency histogram, the same buckets as bench/cases.js: 1 µs up to 10 ms, then 100 µs
+// up to 1 s, then one bucket for the rest.
+enum { FINE_BUCKETS = 10000, COARSE_BUCKETS = 9900, COARSE_US = 100 };
+static unsigned long latency[FINE_BUCKETS + COARSE_BUCKETS + 1];
+static unsigned long latency_count;
+
+static void record_latency(uint64_t stamp, uint64_t now) {
+  uint64_t us = now > stamp ? (now - stamp) / 1000 : 0;
+  size_t bucket = us < FINE_BUCKETS ? us : FINE_BUCKETS + (us - FINE_BUCKETS) / COARSE_US;
+  if (bucket > FINE_BUCKETS + COARSE_BUCKETS) bucket = FINE_BUCKETS + COARSE_BUCKETS;
+  latency[bucket]++;
+  latency_count++;
+}
+
+// The lower edge of the bucket holding the q-quantile, in µs; -1 with no samples.
+static double latency_quantile(double q) {
+  if (latency_count == 0) return -1;
+  unsigned long rank = (unsigned long)(q * (latency_count - 1)), seen = 0;
+  for (size_t bucket = 0; bucket <= FINE_BUCKETS + COARSE_BUCKETS; bucket++) {
+    seen += latency[bucket];
+    if (seen > rank) return bucket < FINE_BUCKETS ? (double)bucket : FINE_BUCKETS + (double)(bucket - FINE_BUCKETS) * COARSE_US;
+  }
+  return -1;
 }
 
 static double cpu_seconds(void) {
@@ -106,6 +145,10 @@ static int flood(int port, double seconds, int size, long count, int measure, do
       if (due <= 0) continue;
       if (due < left) left = due;
     }
+    if (size >= 8) {
+      uint64_t stamp = now_ns();
+      memcpy(payload, &stamp, sizeof stamp);
+    }
     int n = sendmmsg(fd, messages, left < BATCH ? (unsigned)left : BATCH, 0);
     if (n > 0) sent += n;
     else errors++;
@@ -117,13 +160,16 @@ static int flood(int port, double seconds, int size, long count, int measure, do
 }
 
 // period > 0: while reads bring more than one datagram, read every `period` seconds instead of
-// waiting for each readiness (examples/polled-receiver.js).
-static int sink(double idle, int gro, double period) {
+// waiting for each readiness (examples/polled-receiver.js). hold_us > 0: a readiness that finds
+// the queue emptied by the last read is held for hold_us on a timerfd (the `coalesce` option).
+static int sink(double idle, int gro, double period, long hold_us) {
   int fd = bound_socket(0);
   if (gro) {
     int on = 1;
     if (setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) != 0) fail("setsockopt UDP_GRO");
   }
+  int timer = -1;
+  if (hold_us > 0 && (timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) < 0) fail("timerfd_create");
   printf("{\"port\":%d}\n", port_of(fd));
   fflush(stdout);
   static char buffers[BATCH][SLOT];
@@ -132,7 +178,7 @@ static int sink(double idle, int gro, double period) {
   static struct sockaddr_storage senders[BATCH];
   struct mmsghdr messages[BATCH];
   struct iovec iov[BATCH];
-  long datagrams = 0, bytes = 0, calls = 0;
+  long datagrams = 0, bytes = 0, calls = 0, wakeups = 0;
   double first = 0, last = 0, cpu = 0;
   int drained = 1;
   long gathered = 0;  // datagrams read since the last wait
@@ -144,7 +190,14 @@ static int sink(double idle, int gro, double period) {
       } else {
         struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, first == 0 ? (int)(idle * 1000) : 1000) <= 0) break;
+        if (timer >= 0 && drained) {
+          struct itimerspec when = {.it_value = {hold_us / 1000000, (hold_us % 1000000) * 1000}};
+          uint64_t expirations;
+          timerfd_settime(timer, 0, &when, NULL);
+          if (read(timer, &expirations, sizeof expirations) < 0) fail("read timerfd");
+        }
       }
+      wakeups++;
       gathered = 0;
     }
     for (int i = 0; i < BATCH; i++) {
@@ -162,6 +215,7 @@ static int sink(double idle, int gro, double period) {
       cpu = cpu_seconds();
     }
     last = now();
+    uint64_t read_at = now_ns();
     for (int i = 0; i < n; i++) {
       bytes += messages[i].msg_len;
       int segment = 0;
@@ -169,10 +223,17 @@ static int sink(double idle, int gro, double period) {
         if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) memcpy(&segment, CMSG_DATA(c), sizeof segment);
       }
       datagrams += segment > 0 ? (messages[i].msg_len + segment - 1) / segment : 1;
+      if (!gro && messages[i].msg_len >= 8) {
+        uint64_t stamp;
+        memcpy(&stamp, buffers[i], sizeof stamp);
+        record_latency(stamp, read_at);
+      }
     }
   }
-  printf("{\"received\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"calls\":%ld}\n", datagrams, bytes, last - first,
-         first == 0 ? 0 : cpu_seconds() - cpu, calls);
+  printf("{\"received\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"calls\":%ld,\"wakeups\":%ld,"
+         "\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f}\n",
+         datagrams, bytes, last - first, first == 0 ? 0 : cpu_seconds() - cpu, calls, wakeups, latency_quantile(0.5),
+         latency_quantile(0.99), latency_quantile(0.999));
   return 0;
 }
 
@@ -241,8 +302,9 @@ int main(int argc, char** argv) {
   if (argc >= 6 && !strcmp(argv[1], "flood")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atol(argv[5]), 0, 0);
   if (argc >= 6 && !strcmp(argv[1], "pace")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 0, atof(argv[5]));
   if (argc >= 5 && !strcmp(argv[1], "send")) return flood(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1L << 62, 1, 0);
-  if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"), 0);
-  if (argc >= 4 && !strcmp(argv[1], "poll")) return sink(atof(argv[2]), 0, atof(argv[3]) / 1000);
+  if (argc >= 3 && !strcmp(argv[1], "sink")) return sink(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "gro"), 0, 0);
+  if (argc >= 4 && !strcmp(argv[1], "poll")) return sink(atof(argv[2]), 0, atof(argv[3]) / 1000, 0);
+  if (argc >= 4 && !strcmp(argv[1], "hold")) return sink(atof(argv[2]), 0, 0, atol(argv[3]));
   if (argc >= 2 && !strcmp(argv[1], "echo")) echo();
   if (argc >= 5 && !strcmp(argv[1], "ping")) return ping(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (argc >= 5 && !strcmp(argv[1], "gso")) return gso(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), 1 << 30);

@@ -14,7 +14,7 @@ import type { SocketFamily, SocketOptions } from '../types';
 export type OptionHome = 'facade' | 'kernel' | 'kernel6';
 
 export const OPTION_HOMES = {
-  active: 'facade', buffer: 'facade', read_packets: 'facade', mode: 'facade',
+  active: 'facade', buffer: 'facade', read_packets: 'facade', coalesce: 'facade', mode: 'facade',
   broadcast: 'kernel', recbuf: 'kernel', sndbuf: 'kernel', reuseaddr: 'kernel', reuseport: 'kernel', reuseport_lb: 'kernel',
   priority: 'kernel', tos: 'kernel', tclass: 'kernel6', ttl: 'kernel', recvtos: 'kernel', recvtclass: 'kernel6',
   recvttl: 'kernel', dontroute: 'kernel', multicast_if: 'kernel', multicast_loop: 'kernel', multicast_all: 'kernel', multicast_ttl: 'kernel',

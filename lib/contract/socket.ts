@@ -10,6 +10,7 @@ import type {
   SocketStats, Timeout, Transport,
 } from '../types';
 import type { Worker } from 'node:worker_threads';
+import type { RecvArena } from './arena';
 
 /** The events a socket in active mode emits (`active: true | 'once' | N`). */
 export interface SocketEvents<F extends SocketFamily = SocketFamily> {
@@ -46,6 +47,11 @@ export abstract class ContractSocket<F extends SocketFamily = SocketFamily> exte
   /** `UDP.recvBatch(socket, …)`: the next datagram and every other already queued, at most `max`. */
   recvBatch(max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<F>[]> {
     return this.transport.recvBatch(this, max, timeout, options) as Promise<RecvData<F>[]>;
+  }
+
+  /** `UDP.recvInto(socket, …)`: the next datagrams into `arena`'s reused memory; resolves with how many. */
+  recvInto(arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
+    return this.transport.recvInto(this, arena, timeout, options);
   }
 
   /** `UDP.send(socket, …)`: one datagram, by any of the contract's overloads. */

@@ -7,6 +7,7 @@
  */
 import { TransportError } from '../errors';
 import type { RecvData } from '../types';
+import type { RecvArena } from './arena';
 
 /** setTimeout's limit: a longer wait is re-armed in steps of it. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -16,7 +17,9 @@ export interface Waiter {
   numBytes: number;
   /** 0 for recv; the most datagrams for recvBatch. */
   batch: number;
-  resolve(value: RecvData | RecvData[]): void;
+  /** recvInto's arena; it resolves with the datagrams it put there. */
+  into?: RecvArena;
+  resolve(value: RecvData | RecvData[] | number): void;
   reject(error: TransportError): void;
   /** performance.now() by which it times out; Infinity: never. */
   deadline: number;
@@ -36,7 +39,7 @@ export function abortedError(operation: string, signal: AbortSignal): TransportE
   return error;
 }
 
-const operationOf = (waiter: Waiter): string => (waiter.batch ? 'recvBatch' : 'recv');
+const operationOf = (waiter: Waiter): string => (waiter.into ? 'recvInto' : waiter.batch ? 'recvBatch' : 'recv');
 
 export class WaitLine {
   #waiters: Waiter[] = [];
@@ -59,10 +62,12 @@ export class WaitLine {
   }
 
   /** A call that waits its turn: it times out after `timeout` ms (Infinity: never), or on `signal`. */
-  wait(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, cancel?: () => void): { promise: Promise<RecvData | RecvData[]>; waiter: Waiter } {
+  wait(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, cancel?: () => void, into?: RecvArena): {
+    promise: Promise<RecvData | RecvData[] | number>; waiter: Waiter;
+  } {
     let waiter!: Waiter;
-    const promise = new Promise<RecvData | RecvData[]>((resolve, reject) => {
-      waiter = { numBytes, batch, resolve, reject, deadline: timeout === Infinity ? Infinity : performance.now() + timeout, cancel };
+    const promise = new Promise<RecvData | RecvData[] | number>((resolve, reject) => {
+      waiter = { numBytes, batch, into, resolve, reject, deadline: timeout === Infinity ? Infinity : performance.now() + timeout, cancel };
     });
     if (timeout !== Infinity) this.#armBy(waiter.deadline);
     if (signal) {

@@ -24,7 +24,8 @@
  *   `setImmediate`, one check phase after the reads.
  * - Bind and connect are synchronous: every socket is made with a `lookup` that answers
  *   IP literals at once (hostnames are `badarg`, as in `UDP`), which makes node:dgram bind
- *   and connect inside the call. A failed connect reports its errno on the next tick
+ *   and connect inside the call (a runtime whose node:dgram binds later, Bun's, makes
+ *   `listen` fail `enotsup`). A failed connect reports its errno on the next tick
  *   only; its reason is then read synchronously by repeating the connect on dgram's
  *   internal handle (when that is reachable; otherwise the reason is `einval`).
  * - Options are applied after bind, except `reuseaddr`, `reuseport` and `ipv6_v6only`,
@@ -34,7 +35,7 @@
  *   Node 22.12 / 23.1 on, and on by default as in `UDP`; before that `reuseport: true` is
  *   `enotsup` and the default is off.
  *   Since the flags are on at bind, port 0 may be given a port another reusing socket
- *   holds (the native `UDP` binds port 0 with them off); `reuseaddr: false` avoids it.
+ *   holds (the native `UDP` binds port 0 with them off); turning both off avoids it.
  * - Supported options: `recbuf`, `sndbuf`, `buffer`, `broadcast`, `ttl` (IPv4),
  *   `multicast_ttl`, `multicast_loop`, `multicast_if`, `add/drop_membership`,
  *   `add/drop_source_membership`, `unicast_hops`/`multicast_hops` (IPv6, 1..255 / 0..255:
@@ -67,19 +68,21 @@
  *   `enotsup`. Connecting to port 0 is `enotsup`.
  */
 import dgram from 'node:dgram';
+import { types } from 'node:util';
 import { threadId, Worker } from 'node:worker_threads';
 import {
   batchMessages, bindAddress, checkCount, checkDestination, checkOwner, checkPort, checkSignal, checkTimeout, isPlainObject,
   listenArguments, resolveFamily, resolveHost, sendArguments, type Destination,
 } from '../contract/arguments';
+import { type RecvArena, checkArena, fillArena } from '../contract/arena';
 import { selectStats, statistics } from '../contract/counters';
 import { checkAncillary } from '../contract/ancillary';
 import { byteLength, flatten, toBuffers } from '../contract/iodata';
 import { REFUSED_OPTIONS, refuse, setOnly } from '../contract/options';
 import { TransportError, badarg, enotsup, show, systemError } from '../errors';
 import type {
-  BatchMessage, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
-  SocketStats, Timeout, Transport,
+  BatchMessage, ErrorQueueEntry, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
+  SocketRef, SocketStats, Timeout, Transport,
 } from '../types';
 import { DGRAM_REUSEPORT, fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
 import { apply, plan, specOf } from './options';
@@ -145,7 +148,10 @@ function listen(port: number, options: ListenOptions = {}): DgramSocket {
     }
     const error = failure as NodeJS.ErrnoException | undefined;
     if (error?.code === 'ERR_INVALID_FD_TYPE') throw namedError('listen', 'open', 'ENOTSOCK', ` fd ${fd}`);
-    throw error ? fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind') : new TransportError('einval', 'listen: bind did not complete', 'bind');
+    if (error) throw fromNode(error, 'listen', fd !== undefined ? 'open' : 'bind');
+    // Bun's node:dgram binds on a later turn of the event loop, whatever the lookup answers.
+    throw enotsup('listen', 'this runtime\'s node:dgram does not bind within the call (Bun binds on a later turn of the event loop), ' +
+      'and listen must return a bound socket');
   }
   const handle = new DgramSocket(socket, family, flags);
   try {
@@ -334,6 +340,16 @@ export const DgramUDP = {
       return Promise.reject(error);
     }
   },
+  recvInto(socket: DgramSocket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
+    try {
+      checkSocket(socket, 'recvInto');
+      // node:dgram hands out a Buffer per datagram: they are copied into the arena.
+      return (socket.receive(0, checkArena(arena, 'recvInto').slots, checkTimeout(timeout, 'recvInto'), checkSignal(options, 'recvInto')) as
+        Promise<RecvData<IpFamily>[]>).then((records) => fillArena(arena, records));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
   recvBatch(socket: DgramSocket, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<IpFamily>[]> {
     try {
       checkSocket(socket, 'recvBatch');
@@ -385,13 +401,28 @@ export const DgramUDP = {
     openSocket(socket, 'negotiatedProtocol');
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
-  /** UDP's: a socket handed over with controllingProcess, which no DgramSocket can be. */
-  adopt(_handoff: unknown): DgramSocket {
-    throw enotsup('adopt', 'a node:dgram socket cannot move to another thread');
+  // The native UDP's extras, so that either can stand behind the main entry's `UDP`.
+  adopt(ref: SocketRef): DgramSocket {
+    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (ref ${show(ref)})`);
   },
-  /** UDP's: node:dgram cannot read the error queue (nor turn recverr on). */
-  recvErrorQueue(socket: DgramSocket): undefined {
+  recvErrorQueue(socket: DgramSocket): ErrorQueueEntry | undefined {
     openSocket(socket, 'recvErrorQueue');
-    throw enotsup('recvErrorQueue', 'node:dgram cannot read the error queue');
+    throw enotsup('recvErrorQueue', 'node:dgram reads no error queue (IP_RECVERR)');
+  },
+  /** node:dgram never coalesces datagrams (no GRO): a datagram it received is one datagram. */
+  splitSegments<F extends IpFamily>(datagram: RecvData<F>): RecvData<F>[] {
+    if (!isPlainObject(datagram) || !types.isUint8Array(datagram.data)) throw badarg('splitSegments', `not a received datagram: ${show(datagram)}`);
+    if (isPlainObject(datagram.ancillary) && datagram.ancillary.segmentSize !== undefined) {
+      throw enotsup('splitSegments', 'node:dgram receives no GRO batches to split');
+    }
+    return [datagram];
   },
 } satisfies Transport<DgramSocket> & Record<string, unknown>;
+
+// `abyss-transport/dgram`: this transport under the names of the main entry, whether or not
+// the addon could run.
+export { DgramUDP as UDP, DgramSocket as Socket };
+export { ContractSocket, type SocketEvents } from '../contract/socket';
+export { RecvArena } from '../contract/arena';
+export { TransportError } from '../errors';
+export type * from '../types';

@@ -320,7 +320,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     if (timeout !== 0) {
       const { promise } = this.#waiters.wait(numBytes, batch, timeout, signal);
       if (this.#queued > 0) this.#nextTurn();
-      return promise;
+      return promise as Promise<RecvData | RecvData[]>;
     }
     // Poll once: let the event loop reach its poll phase, where libuv reads the kernel.
     let immediate: NodeJS.Immediate | undefined;
@@ -329,7 +329,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
       immediate = setImmediate(() => this.#waiters.withdraw(waiter, timeoutError(operation)));
     });
     if (this.#queued > 0) this.#nextTurn();
-    return promise;
+    return promise as Promise<RecvData | RecvData[]>;
   }
 
   /** @internal One datagram through node:dgram; `address` undefined: to the connected peer. */

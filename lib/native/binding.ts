@@ -3,9 +3,9 @@
  * @internal
  * @packageDocumentation
  */
-import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Piece } from '../contract/iodata';
+import { loadAddon } from './load';
 import * as protocol from './protocol';
 
 /**
@@ -36,6 +36,8 @@ export interface NativeSocket {
   readonly watchCells: Int32Array;
   watch(): number;
   keepAlive(alive: boolean): void;
+  /** The `coalesce` option: hold readability for up to `usecs` (0: off), ending sooner near `packets`. */
+  coalesce(usecs: number, packets: number): number;
   bind(address: string, port: number): number;
   connect(address: string, port: number): number;
   /** [address, port] (port -1 for a unix socket), or -errno. */
@@ -46,6 +48,8 @@ export interface NativeSocket {
   stats(): number;
   /** The datagrams read, described by `meta`; 0: none waiting; -errno. */
   recv(max: number): Buffer | number;
+  /** Up to `max` datagrams straight into `memory`'s slots of `slotSize`, described by `meta`; 0: none waiting; -errno. */
+  recvInto(memory: Uint8Array, slotSize: number, max: number): number;
   recvError(): Buffer | number;
   send(data: Piece | Piece[], destination: string | undefined, port: number, pktinfoAddress: string | undefined): number;
   sendBatch(pieces: Piece[], firstPiece: number, texts: (string | undefined)[], firstMessage: number, count: number): number;
@@ -82,18 +86,7 @@ interface Shared {
   kernelStats: Float64Array;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load: (dir: string) => Binding = require('node-gyp-build');
-
-export const binding: Binding = load(path.join(__dirname, '..', '..'));
-
-// This facade and the addon must agree on every constant of the boundary.
-for (const [name, value] of Object.entries(protocol)) {
-  if (typeof value === 'number' && binding.constants[name] !== value) {
-    throw new Error(`abyss-transport: the addon was built for another version of the facade (${name} is ` +
-      `${binding.constants[name]} there, ${value} here); rebuild it`);
-  }
-}
+export const binding = loadAddon(protocol) as Binding;
 
 function dispatch(this: NativeSocket, events: number, errno: number): void {
   this.socket?.onReady(events, errno);

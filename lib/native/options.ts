@@ -9,7 +9,7 @@ import { types } from 'node:util';
 import { INT_MAX, checkIp, interfaceExists, isInt, isPlainObject, validActive } from '../contract/arguments';
 import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, notForFamily, refuse, setOnly } from '../contract/options';
 import { badarg, show } from '../errors';
-import type { Active, SocketFamily } from '../types';
+import type { Active, Coalesce, SocketFamily } from '../types';
 import { OPTION_ROWS, type OptionRow } from './binding';
 import {
   KIND_BOOL, KIND_INT, KIND_INTERFACE_NAME, KIND_MEMBERSHIP, KIND_MTU_DISCOVER, KIND_MULTICAST_IF, KIND_SOURCE_MEMBERSHIP,
@@ -30,33 +30,53 @@ const MTU_MODES = ['dont', 'want', 'do', 'probe', 'interface', 'omit'];
 
 /** Options the facade keeps itself (inet's "local options"); the rest live in the kernel. */
 interface FacadeOption {
-  valid(value: unknown): boolean;
+  /** The value to keep, each of its parts read once; undefined when `value` is not one. */
+  parse(value: unknown): unknown;
   expected: string;
   get(socket: Socket): unknown;
   set(socket: Socket, value: unknown): void;
 }
 
+const MAX_COALESCE_USECS = 1_000_000;
+const MAX_COALESCE_PACKETS = 65536;
+
+/** A `coalesce` value as plain data: false, or `{ usecs, packets? }` with integers in range. */
+export function parseCoalesce(value: unknown): Coalesce | false | undefined {
+  if (value === false) return false;
+  if (!isPlainObject(value)) return undefined;
+  const { usecs, packets, ...rest } = value;
+  if (Object.keys(rest).length > 0 || !isInt(usecs, 1, MAX_COALESCE_USECS)) return undefined;
+  if (packets === undefined) return { usecs: usecs as number };
+  return isInt(packets, 1, MAX_COALESCE_PACKETS) ? { usecs: usecs as number, packets: packets as number } : undefined;
+}
+
 export const FACADE_OPTIONS: Record<string, FacadeOption> = {
   active: {
-    valid: validActive,
+    parse: (v) => (validActive(v) ? v : undefined),
     expected: "true, false, 'once' or an integer from -32768 to 32767",
     get: (s) => s.active,
     set: (s, v) => s.setActive(v as Active),
   },
   buffer: {
-    valid: (v) => isInt(v, 1, INT_MAX),
+    parse: (v) => (isInt(v, 1, INT_MAX) ? v : undefined),
     expected: 'a positive integer',
     get: (s) => s.buffer,
     set: (s, v) => { s.buffer = v as number; },
   },
   read_packets: {
-    valid: (v) => isInt(v, 1, MAX_BATCH),
+    parse: (v) => (isInt(v, 1, MAX_BATCH) ? v : undefined),
     expected: `an integer from 1 to ${MAX_BATCH}`,
     get: (s) => s.readPackets,
     set: (s, v) => { s.readPackets = v as number; },
   },
+  coalesce: {
+    parse: parseCoalesce,
+    expected: `false or { usecs: 1 to ${MAX_COALESCE_USECS}, packets?: 1 to ${MAX_COALESCE_PACKETS} }`,
+    get: (s) => (s.coalesce === false ? false : { ...s.coalesce }),
+    set: (s, v) => s.setCoalesce(v as Coalesce | false),
+  },
   mode: {
-    valid: (v) => v === 'binary',
+    parse: (v) => (v === 'binary' ? v : undefined),
     expected: "'binary' (data is always a Buffer)",
     get: () => 'binary',
     set: () => undefined,
@@ -194,8 +214,9 @@ export function planOptions(options: Record<string, unknown>, family: SocketFami
     if (REFUSED_OPTIONS.has(name) || (name === 'mode' && value !== 'binary')) refuse(operation, name, value);
     const local = facadeOption(name);
     if (local) {
-      if (!local.valid(value)) throw badarg(operation, `bad value for option '${name}': ${show(value)}, expected ${local.expected}`);
-      planned.facade.push([name, value]);
+      const parsed = local.parse(value);
+      if (parsed === undefined) throw badarg(operation, `bad value for option '${name}': ${show(value)}, expected ${local.expected}`);
+      planned.facade.push([name, parsed]);
     } else if (LISTEN_ONLY_OPTIONS.has(name)) {
       throw badarg(operation, `'${name}' is a listen option, not a socket option`);
     } else if (name === 'raw') {

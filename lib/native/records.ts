@@ -4,6 +4,8 @@
  * @internal
  * @packageDocumentation
  */
+import type { RecvArena } from '../contract/arena';
+import { countReceived } from '../contract/counters';
 import { errnoReason } from '../errors';
 import type { AncillaryData, ErrorQueueEntry, ExtendedError, RecvData } from '../types';
 import { shared } from './binding';
@@ -28,7 +30,8 @@ function senderOf(flags: number, slot: number): RecvData['address'] {
   return flags & FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot];
 }
 
-function ancillaryAt(base: number, flags: number): AncillaryData {
+/** A record's ancillary data; `withSegmentSize` false leaves out what a GRO split consumed. */
+function ancillaryAt(base: number, flags: number, withSegmentSize = true): AncillaryData {
   const present = meta[base + META_PRESENT];
   const ancillary: AncillaryData = {};
   if (present & HAS_TOS) ancillary.tos = meta[base + META_TOS];
@@ -51,7 +54,7 @@ function ancillaryAt(base: number, flags: number): AncillaryData {
     ancillary.timestamp = seconds * NS_PER_SECOND + BigInt(meta[base + META_TIME_NSEC]);
   }
   if (present & HAS_DROPPED) ancillary.dropped = meta[base + META_DROPPED] >>> 0;
-  if (present & HAS_SEGMENT_SIZE) ancillary.segmentSize = meta[base + META_SEGMENT_SIZE];
+  if (present & HAS_SEGMENT_SIZE && withSegmentSize) ancillary.segmentSize = meta[base + META_SEGMENT_SIZE];
   if (flags & FLAG_CTRUNCATED) ancillary.ctruncated = true;
   return ancillary;
 }
@@ -74,6 +77,24 @@ export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData
     if (withAncillary || meta[base + META_PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags);
     if (flags & FLAG_TRUNCATED) record.truncated = true;
     out.push(record);
+  }
+}
+
+/**
+ * Puts the `count` records of the last native recvInto into `arena` (their bytes are already in
+ * its slots), a GRO message as its segments, and counts them as inet counts what it hands out.
+ */
+export function readInto(arena: RecvArena, count: number, withAncillary: boolean, counters: Float64Array): void {
+  for (let i = 0; i < count; i++) {
+    const base = i * META_STRIDE;
+    const flags = meta[base + META_FLAGS];
+    const present = meta[base + META_PRESENT];
+    const length = meta[base + META_LENGTH];
+    const ancillary = withAncillary || present !== 0 || flags & FLAG_CTRUNCATED ? ancillaryAt(base, flags, false) : undefined;
+    const segmentSize = present & HAS_SEGMENT_SIZE ? meta[base + META_SEGMENT_SIZE] : 0;
+    arena.addMessage(i, length, senderOf(flags, meta[base + META_ADDRESS]), meta[base + META_PORT], (flags & FLAG_TRUNCATED) !== 0,
+      ancillary, segmentSize);
+    countReceived(counters, length);
   }
 }
 

@@ -1,16 +1,17 @@
 import os from 'node:os';
 import { countReceived } from '../contract/counters';
 import { byteLength, type Piece } from '../contract/iodata';
+import type { RecvArena } from '../contract/arena';
 import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
-import { TransportError, closedError, notOwnerError, systemError } from '../errors';
-import type { Active, RecvData, SocketFamily, SocketRef, Transport } from '../types';
+import { TransportError, badarg, closedError, notOwnerError, systemError } from '../errors';
+import type { Active, Coalesce, RecvData, SocketFamily, SocketRef, Transport } from '../types';
 import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
 import {
   MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN,
   WATCH_BUSY, WATCH_DISPATCHING, WATCH_EVENTS, WRITABLE,
 } from './protocol';
-import { cut, readRecords } from './records';
+import { cut, readInto, readRecords } from './records';
 import { UDP } from './udp';
 
 /** The longest pause between retries of a send the kernel keeps refusing. */
@@ -116,6 +117,8 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   ancillary = false;
   /** @internal inet's read_packets: datagrams read per system call */
   readPackets = 32;
+  /** @internal the `coalesce` option, which the native side applies */
+  coalesce: Coalesce | false = false;
   /** @internal inet's buffer: the most bytes of a datagram that recv(…, 0, …) returns */
   buffer: number;
   /** @internal bytes of sends waiting for room in the kernel */
@@ -161,7 +164,9 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    * the socket's active mode.
    */
   get handoff(): SocketRef {
-    return this.#handedRef ?? { abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets };
+    return this.#handedRef ?? {
+      abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets, coalesce: this.coalesce,
+    };
   }
 
   /** The first name of `handoff`. */
@@ -180,9 +185,11 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     throw notOwnerError(operation);
   }
 
-  /** @internal recv (batch 0) and recvBatch (batch = max). */
-  receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]> {
-    const operation = batch ? 'recvBatch' : 'recv';
+  /** @internal recv (batch 0), recvBatch (batch = max) and recvInto (`into`, batch = its slots). */
+  receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]>;
+  receive(numBytes: number, batch: number, timeout: number, signal: AbortSignal | undefined, into: RecvArena): Promise<number>;
+  receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, into?: RecvArena): Promise<RecvData | RecvData[] | number> {
+    const operation = into ? 'recvInto' : batch ? 'recvBatch' : 'recv';
     try {
       this.assertOwner(operation);
       if (this.#active !== false) {
@@ -197,7 +204,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
         }
         // `timeout` 0 polls once: it may read even when this turn's read is spent.
         if (timeout === 0 || this.#head < this.#queue.length || (!this.#drained && this.#mayRead())) {
-          const ready = this.#take(numBytes, batch, timeout === 0);
+          const ready = into ? this.#takeInto(into, timeout === 0) : this.#take(numBytes, batch, timeout === 0);
           if (ready !== undefined) return Promise.resolve(ready);
         }
       }
@@ -205,7 +212,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
       return Promise.reject(error);
     }
     if (timeout === 0) return Promise.reject(timeoutError(operation));
-    return this.#waiters.wait(numBytes, batch, timeout, signal).promise;
+    return this.#waiters.wait(numBytes, batch, timeout, signal, undefined, into).promise;
   }
 
   /** This turn's read is not spent yet. */
@@ -231,6 +238,32 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
       records.push(this.#deliver(this.buffer));
     }
     return records;
+  }
+
+  /**
+   * Fills `arena`: from the queue when datagrams were read ahead (copied), else with one read
+   * of the kernel straight into its memory, when this turn's read is not spent (`poll`:
+   * regardless). How many datagrams it holds; undefined when none came.
+   */
+  #takeInto(arena: RecvArena, poll = false): number | undefined {
+    arena.begin();
+    while (this.#head < this.#queue.length && arena.freeSlots > 0) {
+      const record = this.#shift();
+      countReceived(this.#counters, Math.min(record.data.length, arena.slotSize));
+      arena.addCopy(record);
+    }
+    if (arena.count > 0) return arena.count;
+    if (!poll && !this.#mayRead()) return undefined;
+    if (arena.data.byteLength !== arena.slots * arena.slotSize) {
+      throw badarg('recvInto', "the arena's memory is gone (its ArrayBuffer was transferred)");
+    }
+    this.#readTurn = status[STATUS_TURN];
+    const count = this.native.recvInto(arena.data, arena.slotSize, arena.slots);
+    if (count < 0) throw nativeError('recvInto', count);
+    this.#drained = count < arena.slots;
+    if (count === 0) return undefined;
+    readInto(arena, count, this.ancillary, this.#counters);
+    return arena.count;
   }
 
   /** The next queued datagram, cut to `limit` bytes and counted as inet counts what it hands out. */
@@ -294,9 +327,9 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
 
   #serveWaiters(): void {
     for (let waiter = this.#waiters.first; waiter !== undefined; waiter = this.#waiters.first) {
-      let result: RecvData | RecvData[] | undefined;
+      let result: RecvData | RecvData[] | number | undefined;
       try {
-        result = this.#take(waiter.numBytes, waiter.batch);
+        result = waiter.into ? this.#takeInto(waiter.into) : this.#take(waiter.numBytes, waiter.batch);
       } catch (error) {
         this.#waiters.shift().reject(error as TransportError);
         continue;
@@ -508,6 +541,13 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     if (result < 0) this.#failPending(() => nativeError('recv', result));
   }
 
+  /** @internal Applies the `coalesce` option (checked) in the native side. */
+  setCoalesce(value: Coalesce | false): void {
+    const result = this.native.coalesce(value === false ? 0 : value.usecs, value === false ? 0 : value.packets ?? 0);
+    if (result < 0) throw nativeError('setopts', result);
+    this.coalesce = value;
+  }
+
   /** @internal Hands the socket to `thread`: pending calls here fail `not_owner`. */
   handOver(thread: number, mayBeLoading: boolean): boolean {
     if (this.native.handOver(thread, mayBeLoading) !== 0) return false;
@@ -521,6 +561,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
       buffer: this.buffer,
       readPackets: this.readPackets,
       active: this.#active,
+      coalesce: this.coalesce,
     };
     this.#active = false;
     this.#queue = [];

@@ -7,16 +7,17 @@ import {
 } from '../contract/arguments';
 import { selectStats, statistics } from '../contract/counters';
 import { byteLength, flatten } from '../contract/iodata';
+import { type RecvArena, checkArena } from '../contract/arena';
 import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, closedError, notOwnerError, show, systemError } from '../errors';
 import type {
-  Active, BatchMessage, ErrorQueueEntry, IpFamily, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketFamily,
+  Active, BatchMessage, Coalesce, ErrorQueueEntry, IpFamily, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketFamily,
   SocketInfoOf, SocketOptions, SocketRef, SocketStats, Timeout, Transport,
 } from '../types';
 import { encodeAncillary } from './ancillary';
 import { AF_INET, AF_INET6, AF_UNIX, binding, shared } from './binding';
 import {
-  FACADE_OPTIONS, MAX_RAW_LENGTH, OPTION_ROWS, RECEIVE_ANCILLARY_OPTIONS, ROWS, decodeOption, facadeOption, planOptions,
+  FACADE_OPTIONS, MAX_RAW_LENGTH, OPTION_ROWS, RECEIVE_ANCILLARY_OPTIONS, ROWS, decodeOption, facadeOption, parseCoalesce, planOptions,
   readableRow, siteOf, type PlannedOptions,
 } from './options';
 import {
@@ -269,12 +270,23 @@ const ADOPT_ERRORS: Record<number, () => TransportError> = {
   [ADOPT_TAKEN]: () => badarg('adopt', 'the socket was already adopted by this thread'),
 };
 
+interface RefFields {
+  id: number;
+  carry: RecvData[];
+  buffer: number;
+  readPackets: number;
+  active: unknown;
+  coalesce: Coalesce | false;
+}
+
 /** A ref's fields, read once, and its carried datagrams; undefined when it is no ref. */
-function readRef(ref: unknown): { id: number; carry: RecvData[]; buffer: number; readPackets: number; active: unknown } | undefined {
+function readRef(ref: unknown): RefFields | undefined {
   if (!isPlainObject(ref)) return undefined;
-  const { abyssSocket: id, carry, buffer, readPackets, active } = ref;
-  if (!Number.isSafeInteger(id) || (id as number) < 1 || !Array.isArray(carry) || !FACADE_OPTIONS.buffer.valid(buffer) ||
-      !FACADE_OPTIONS.read_packets.valid(readPackets) || (active !== undefined && !validActive(active))) {
+  const { abyssSocket: id, carry, buffer, readPackets, active, coalesce } = ref;
+  const coalesced = coalesce === undefined ? false : parseCoalesce(coalesce);
+  if (!Number.isSafeInteger(id) || (id as number) < 1 || !Array.isArray(carry) || FACADE_OPTIONS.buffer.parse(buffer) === undefined ||
+      FACADE_OPTIONS.read_packets.parse(readPackets) === undefined || (active !== undefined && !validActive(active)) ||
+      coalesced === undefined) {
     return undefined;
   }
   const datagrams: RecvData[] = [];
@@ -283,7 +295,7 @@ function readRef(ref: unknown): { id: number; carry: RecvData[]; buffer: number;
     if (datagram === undefined) return undefined;
     datagrams.push(datagram);
   }
-  return { id: id as number, carry: datagrams, buffer: buffer as number, readPackets: readPackets as number, active };
+  return { id: id as number, carry: datagrams, buffer: buffer as number, readPackets: readPackets as number, active, coalesce: coalesced };
 }
 
 function adopt(ref: SocketRef): Socket {
@@ -295,6 +307,7 @@ function adopt(ref: SocketRef): Socket {
   const socket = new Socket(native, fields.carry);
   socket.buffer = fields.buffer;
   socket.readPackets = fields.readPackets;
+  socket.setCoalesce(fields.coalesce);
   for (const name of RECEIVE_ANCILLARY_OPTIONS) {
     const row = ROWS.get(name)!;
     if (siteOf(OPTION_ROWS[row], socket.family)[0] >= 0 && native.getopt(row) === 1) socket.receiveOptions.add(name);
@@ -370,6 +383,14 @@ export const UDP = {
       checkSocket(socket, 'recvBatch');
       return socket.receive(0, checkCount(max, 1, 'recvBatch', 'max'), checkTimeout(timeout, 'recvBatch'),
         checkSignal(options, 'recvBatch')) as Promise<RecvData<F>[]>;
+    } catch (error) {
+      return rejectWith(error);
+    }
+  },
+  recvInto(socket: Socket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
+    try {
+      checkSocket(socket, 'recvInto');
+      return socket.receive(0, checkArena(arena, 'recvInto').slots, checkTimeout(timeout, 'recvInto'), checkSignal(options, 'recvInto'), arena);
     } catch (error) {
       return rejectWith(error);
     }

@@ -11,7 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { once } = require('node:events');
 const { Worker } = require('node:worker_threads');
-const { UDP, Socket } = require(path.join(__dirname, '..', '..', 'dist'));
+const { UDP, Socket, RecvArena } = require(path.join(__dirname, '..', '..', 'dist'));
 const { classify, describeError } = require('./bad-input-classify');
 
 /** How long a promise a case returned may stay pending: every bad call fails at once. */
@@ -115,7 +115,7 @@ async function prepare(code, where, dir) {
     }
     return { scope, sockets, cleanup, foreign: true };
   }
-  Object.assign(scope, { UDP, Socket, Buffer, cyclic, long, tmp: dir });
+  Object.assign(scope, { UDP, Socket, RecvArena, Buffer, cyclic, long, tmp: dir });
   if (uses('sock')) scope.sock = open();
   if (uses('sock6')) scope.sock6 = own(UDP.open(0, { ip: '::1' }));
   if (uses('usock')) scope.usock = own(UDP.open(0, { ip: { local: path.join(dir, 'u') } }));

@@ -1,6 +1,8 @@
-// Worker threads load the compiled facade (dist/), which they cannot take from ts-jest:
-// build it once before the suites run.
+// Worker threads load the compiled facade (dist/), which they cannot take from ts-jest, and
+// test/entries.test.ts loads it through the package's exports, ES module entries included:
+// build it once before the suites run, as `npm run build:ts` does.
 const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 module.exports = async function buildDist() {
@@ -9,4 +11,5 @@ module.exports = async function buildDist() {
     cwd: root,
     stdio: 'inherit',
   });
+  fs.cpSync(path.join(root, 'esm'), path.join(root, 'dist'), { recursive: true });
 };
