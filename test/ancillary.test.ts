@@ -3,6 +3,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import { UDP, type Socket } from '../lib';
+import { closeAll, expectRejects, portOf } from './helpers/sockets';
+import { DGRAM, eachTransport } from './helpers/transports';
 
 const PEER = path.join(__dirname, 'peers', 'ancillary_peer.py');
 const run = promisify(execFile);
@@ -41,6 +43,7 @@ function listen(options: Parameters<typeof UDP.listen>[1] = {}): { socket: Socke
 }
 
 afterEach(() => {
+  closeAll();
   for (const socket of sockets.splice(0)) UDP.close(socket);
   for (const child of children.splice(0)) child.kill();
 });
@@ -184,14 +187,6 @@ describe('send side, to a Python receiver', () => {
     expect(UDP.getstat(socket)).toMatchObject({ send_cnt: 1, send_oct: 3500 });
   });
 
-  test('ancillary keys of the wrong family or out of range are badarg and send nothing', async () => {
-    const { socket } = listen({ ip: 'loopback' });
-    for (const ancillary of [{ tclass: 1 }, { hoplimit: 1 }, { ttl: 0 }, { tos: 256 }, { segmentSize: 0 },
-      { pktinfo: { address: '::1' } }, { pktinfo: { ifindex: -1 } }, { pktinfo: 5 }, { flowlabel: 1 }, { ttl: 1.5 }]) {
-      await expect(UDP.send(socket, '127.0.0.1', 9, ancillary as never, 'x')).rejects.toMatchObject({ reason: 'badarg' });
-    }
-    expect(UDP.getstat(socket).send_cnt).toBe(0);
-  });
 });
 
 describe('ICMP errors on the error queue', () => {
@@ -213,5 +208,35 @@ describe('ICMP errors on the error queue', () => {
       ancillary: { error: { origin, reason: 'econnrefused', errno: 111, type, code, info: 0, offender: { address, port: 0 } } },
     });
     expect(UDP.recvErrorQueue(socket)).toBeUndefined();
+  });
+});
+
+eachTransport(({ T, listen }) => {
+  test('ancillary keys of the wrong family or out of range are badarg and send nothing', async () => {
+    const socket = listen(0, { ip: 'loopback' });
+    for (const ancillary of [{ tclass: 1 }, { hoplimit: 1 }, { ttl: 0 }, { tos: 256 }, { segmentSize: 0 },
+      { pktinfo: { address: '::1' } }, { pktinfo: { ifindex: -1 } }, { pktinfo: 5 }, { flowlabel: 1 }, { ttl: 1.5 }]) {
+      await expect(T.send(socket, '127.0.0.1', 9, ancillary as never, 'x')).rejects.toMatchObject({ reason: 'badarg' });
+    }
+    expect(T.getstat(socket).send_cnt).toBe(0);
+  });
+});
+
+// DgramUDP refuses every ancillary option (test/option-table.test.ts) and every key of a send's ancillary data.
+describe('DgramUDP: node:dgram has no ancillary data', () => {
+  test.each<[string, { ip: string }, Record<string, unknown>[]]>([
+    ['IPv4', { ip: '127.0.0.1' }, [{ tos: 0x28 }, { ttl: 5 }, { pktinfo: { address: '127.0.0.1' } }, { segmentSize: 1000 }, { ttl: 5, tos: 0 }]],
+    ['IPv6', { ip: '::1' }, [{ tclass: 0xb8 }, { hoplimit: 3 }, { pktinfo: { address: '::1', ifindex: 1 } }, { segmentSize: 1000 }]],
+  ])('%s: a send with any ancillary key is enotsup and sends nothing; received datagrams carry none', async (_family, options, refused) => {
+    const socket = DGRAM.listen(0, options);
+    const receiver = DGRAM.listen(0, options);
+    const port = portOf(receiver);
+    for (const ancillary of refused) {
+      await expectRejects(() => DGRAM.T.send(socket, options.ip, port, ancillary, 'x'), 'enotsup', { message: /ancillary/ });
+      await expectRejects(() => DGRAM.T.sendBatch(socket, [{ address: options.ip, port, data: 'x', ancillary }]), 'enotsup');
+    }
+    await DGRAM.T.send(socket, options.ip, port, {}, 'plain');
+    expect(await DGRAM.T.recv(receiver, 0, 2000)).toStrictEqual({ address: options.ip, port: portOf(socket), data: Buffer.from('plain') });
+    expect(DGRAM.T.getstat(socket).send_cnt).toBe(1);
   });
 });

@@ -4,9 +4,10 @@
  * spinning while its error queue holds entries.
  */
 import fs from 'node:fs';
-import { UDP, type RecvData, type Socket } from '../lib';
+import type { RecvData, Socket } from '../lib';
 import { Peer, stopPeers } from './helpers/peer';
-import { closeAll, expectRejects, listen, portOf, sleep, waitUntil } from './helpers/sockets';
+import { closeAll, expectRejects, expectThrows, portOf, sleep, waitUntil } from './helpers/sockets';
+import { eachTransport, testNative } from './helpers/transports';
 
 let peer: Peer;
 beforeAll(async () => {
@@ -22,104 +23,129 @@ function eventLoopCpuMs(): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** A client that asks and leaves before the answer: the server's answer meets a closed port. */
-async function leavingClient(server: Socket): Promise<number> {
-  const client = await peer.bind('inet', '127.0.0.1');
-  await client.send('127.0.0.1', portOf(server), 'ask');
-  await client.close();
-  return client.port;
-}
+eachTransport((subject) => {
+  const { T, listen } = subject;
 
-describe.each([
-  ['recv', (socket: Socket) => UDP.recv(socket, 0, 3000).then((d) => [d])],
-  ['recvBatch', (socket: Socket) => UDP.recvBatch(socket, 8, 3000)],
-])('a listener with recverr, read with %s', (_name, read) => {
-  test('an ICMP error rejects the next read once; the socket goes on receiving, without spinning', async () => {
-    const server = listen(0, { ip: '127.0.0.1', recverr: true });
-    const gone = await leavingClient(server);
-    const ask = await read(server);
-    expect(String(ask[0].data)).toBe('ask');
-    // A read waits while the answer meets the closed port.
-    const waiting = read(server);
-    await UDP.send(server, '127.0.0.1', gone, 'answer');
-    await expectRejects(() => waiting, 'econnrefused');
+  /** A client that asks and leaves before the answer: the server's answer meets a closed port. */
+  async function leavingClient(server: Socket): Promise<number> {
+    const client = await peer.bind('inet', '127.0.0.1');
+    await client.send('127.0.0.1', portOf(server), 'ask');
+    await client.close();
+    return client.port;
+  }
 
-    // The error queue still holds the entry: the socket must neither spin nor stop.
-    const pending = read(server);
-    const cpu = eventLoopCpuMs();
-    await sleep(300);
-    expect(eventLoopCpuMs() - cpu).toBeLessThan(60);
-    const later = await peer.bind('inet', '127.0.0.1');
-    await later.send('127.0.0.1', portOf(server), 'later');
-    expect((await pending).map((d) => String(d.data))).toEqual(['later']);
-    await later.send('127.0.0.1', portOf(server), 'and again');
-    expect((await read(server)).map((d) => String(d.data))).toEqual(['and again']);
-    expect(UDP.getstat(server).kernel.rx_queue).toBe(0);
+  /** node:dgram can neither turn IP_RECVERR on nor read the error queue. */
+  function refusesRecverr(): void {
+    expectThrows(() => listen(0, { ip: '127.0.0.1', recverr: true }), 'enotsup');
+    expectThrows(() => T.recvErrorQueue(listen(0, { ip: '127.0.0.1' })), 'enotsup');
+  }
 
-    // Draining the queue gives the entry, once.
-    const entry = UDP.recvErrorQueue(server)!;
-    expect({ data: String(entry.data), port: entry.port, reason: entry.ancillary.error.reason })
-      .toEqual({ data: 'answer', port: gone, reason: 'econnrefused' });
-    expect(UDP.recvErrorQueue(server)).toBeUndefined();
-    await later.send('127.0.0.1', portOf(server), 'after draining');
-    expect((await read(server)).map((d) => String(d.data))).toEqual(['after draining']);
+  describe.each([
+    ['recv', (socket: Socket) => T.recv(socket, 0, 3000).then((d) => [d])],
+    ['recvBatch', (socket: Socket) => T.recvBatch(socket, 8, 3000)],
+  ])('a listener with recverr, read with %s', (_name, read) => {
+    testNative(subject, 'an ICMP error rejects the next read once; the socket goes on receiving, without spinning', async () => {
+      const server = listen(0, { ip: '127.0.0.1', recverr: true });
+      const gone = await leavingClient(server);
+      const ask = await read(server);
+      expect(String(ask[0].data)).toBe('ask');
+      // A read waits while the answer meets the closed port.
+      const waiting = read(server);
+      await T.send(server, '127.0.0.1', gone, 'answer');
+      await expectRejects(() => waiting, 'econnrefused');
+
+      // The error queue still holds the entry: the socket must neither spin nor stop.
+      const pending = read(server);
+      const cpu = eventLoopCpuMs();
+      await sleep(300);
+      expect(eventLoopCpuMs() - cpu).toBeLessThan(60);
+      const later = await peer.bind('inet', '127.0.0.1');
+      await later.send('127.0.0.1', portOf(server), 'later');
+      expect((await pending).map((d) => String(d.data))).toEqual(['later']);
+      await later.send('127.0.0.1', portOf(server), 'and again');
+      expect((await read(server)).map((d) => String(d.data))).toEqual(['and again']);
+      expect(T.getstat(server).kernel.rx_queue).toBe(0);
+
+      // Draining the queue gives the entry, once.
+      const entry = T.recvErrorQueue(server)!;
+      expect({ data: String(entry.data), port: entry.port, reason: entry.ancillary.error.reason })
+        .toEqual({ data: 'answer', port: gone, reason: 'econnrefused' });
+      expect(T.recvErrorQueue(server)).toBeUndefined();
+      await later.send('127.0.0.1', portOf(server), 'after draining');
+      expect((await read(server)).map((d) => String(d.data))).toEqual(['after draining']);
+    }, refusesRecverr);
   });
-});
 
-test('many ICMP errors nobody drains: each is reported, every datagram between them still arrives', async () => {
-  const server = listen(0, { ip: '127.0.0.1', recverr: true });
-  const client = await peer.bind('inet', '127.0.0.1');
-  const got: string[] = [];
-  let errors = 0;
-  for (let round = 0; round < 20; round++) {
-    const gone = await peer.closedPort('inet');
-    await UDP.send(server, '127.0.0.1', gone, `to nobody ${round}`);
-    await client.send('127.0.0.1', portOf(server), `hello ${round}`);
-    for (;;) {
-      try {
-        got.push(String((await UDP.recv(server, 0, 3000)).data));
-        break;
-      } catch (error) {
-        if ((error as { reason: string }).reason !== 'econnrefused') throw error;
-        errors++;
+  testNative(subject, 'many ICMP errors nobody drains: each is reported, every datagram between them still arrives', async () => {
+    const server = listen(0, { ip: '127.0.0.1', recverr: true });
+    const client = await peer.bind('inet', '127.0.0.1');
+    const got: string[] = [];
+    let errors = 0;
+    for (let round = 0; round < 20; round++) {
+      const gone = await peer.closedPort('inet');
+      await T.send(server, '127.0.0.1', gone, `to nobody ${round}`);
+      await client.send('127.0.0.1', portOf(server), `hello ${round}`);
+      for (;;) {
+        try {
+          got.push(String((await T.recv(server, 0, 3000)).data));
+          break;
+        } catch (error) {
+          if ((error as { reason: string }).reason !== 'econnrefused') throw error;
+          errors++;
+        }
       }
     }
-  }
-  expect(got).toEqual(Array.from({ length: 20 }, (_, round) => `hello ${round}`));
-  expect(errors).toBe(20);
-  let entries = 0;
-  while (UDP.recvErrorQueue(server) !== undefined) entries++;
-  expect(entries).toBe(20);
-});
+    expect(got).toEqual(Array.from({ length: 20 }, (_, round) => `hello ${round}`));
+    expect(errors).toBe(20);
+    let entries = 0;
+    while (T.recvErrorQueue(server) !== undefined) entries++;
+    expect(entries).toBe(20);
+  }, refusesRecverr);
 
-test("a connected socket: the peer unreachable once rejects one recv 'econnrefused'; when it is back, its datagrams arrive", async () => {
-  const socket = listen(0, { ip: '127.0.0.1' });
-  const port = await peer.closedPort('inet');
-  UDP.connect(socket, '127.0.0.1', port);
-  const waiting = UDP.recv(socket, 0, 3000);
-  await UDP.send(socket, 'knock');
-  await expectRejects(() => waiting, 'econnrefused');
-  // The peer is back on its port.
-  const back = await peer.bind('inet', '127.0.0.1', port);
-  const next = UDP.recv(socket, 0, 3000);
-  await back.send('127.0.0.1', portOf(socket), 'back');
-  expect(String((await next).data)).toBe('back');
-  await back.send('127.0.0.1', portOf(socket), 'still here');
-  expect(String((await UDP.recv(socket, 0, 3000)).data)).toBe('still here');
-});
+  test("a connected socket: the peer unreachable once rejects one recv 'econnrefused'; when it is back, its datagrams arrive", async () => {
+    const socket = listen(0, { ip: '127.0.0.1' });
+    const port = await peer.closedPort('inet');
+    T.connect(socket, '127.0.0.1', port);
+    const waiting = T.recv(socket, 0, 3000);
+    await T.send(socket, 'knock');
+    await expectRejects(() => waiting, 'econnrefused');
+    // The peer is back on its port.
+    const back = await peer.bind('inet', '127.0.0.1', port);
+    const next = T.recv(socket, 0, 3000);
+    await back.send('127.0.0.1', portOf(socket), 'back');
+    expect(String((await next).data)).toBe('back');
+    await back.send('127.0.0.1', portOf(socket), 'still here');
+    expect(String((await T.recv(socket, 0, 3000)).data)).toBe('still here');
+  });
 
-test("active mode: an ICMP error is emitted as 'udp_error', and datagrams go on as 'udp'", async () => {
-  const server = listen(0, { ip: '127.0.0.1', recverr: true });
-  const events: string[] = [];
-  server.on('udp', (datagram: RecvData) => events.push(`udp ${datagram.data}`));
-  server.on('udp_error', (error: { reason: string }) => events.push(`error ${error.reason}`));
-  UDP.setopts(server, { active: true });
-  const gone = await leavingClient(server);
-  await waitUntil(() => events.length === 1);
-  await UDP.send(server, '127.0.0.1', gone, 'answer');
-  await waitUntil(() => events.length === 2);
-  const later = await peer.bind('inet', '127.0.0.1');
-  for (const text of ['one', 'two']) await later.send('127.0.0.1', portOf(server), text);
-  await waitUntil(() => events.length === 4);
-  expect(events).toEqual(['udp ask', 'error econnrefused', 'udp one', 'udp two']);
+  testNative(subject, "active mode: an ICMP error is emitted as 'udp_error', and datagrams go on as 'udp'", async () => {
+    const server = listen(0, { ip: '127.0.0.1', recverr: true });
+    const events: string[] = [];
+    server.on('udp', (datagram: RecvData) => events.push(`udp ${datagram.data}`));
+    server.on('udp_error', (error: { reason: string }) => events.push(`error ${error.reason}`));
+    T.setopts(server, { active: true });
+    const gone = await leavingClient(server);
+    await waitUntil(() => events.length === 1);
+    await T.send(server, '127.0.0.1', gone, 'answer');
+    await waitUntil(() => events.length === 2);
+    const later = await peer.bind('inet', '127.0.0.1');
+    for (const text of ['one', 'two']) await later.send('127.0.0.1', portOf(server), text);
+    await waitUntil(() => events.length === 4);
+    expect(events).toEqual(['udp ask', 'error econnrefused', 'udp one', 'udp two']);
+  }, refusesRecverr);
+
+  test("active mode on a connected socket: the peer unreachable is emitted as 'udp_error'; when it is back, its datagrams as 'udp'", async () => {
+    const socket = listen(0, { ip: '127.0.0.1', active: true });
+    const events: string[] = [];
+    socket.on('udp', (datagram: RecvData) => events.push(`udp ${datagram.data}`));
+    socket.on('udp_error', (error: { reason: string }) => events.push(`error ${error.reason}`));
+    const port = await peer.closedPort('inet');
+    T.connect(socket, '127.0.0.1', port);
+    await T.send(socket, 'knock');
+    await waitUntil(() => events.length === 1);
+    const back = await peer.bind('inet', '127.0.0.1', port);
+    await back.send('127.0.0.1', portOf(socket), 'back');
+    await waitUntil(() => events.length === 2);
+    expect(events).toEqual(['error econnrefused', 'udp back']);
+  });
 });

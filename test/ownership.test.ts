@@ -2,7 +2,10 @@ import dgram from 'node:dgram';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 import { UDP, TransportError, type Socket } from '../lib';
+import { closeAll, expectThrows } from './helpers/sockets';
+import { DGRAM } from './helpers/transports';
 
 const DIST = path.join(__dirname, '..', 'dist');
 
@@ -50,6 +53,7 @@ function open(): Socket {
 }
 
 afterEach(async () => {
+  closeAll();
   for (const socket of sockets.splice(0)) {
     try {
       UDP.close(socket);
@@ -254,5 +258,27 @@ describe('controllingProcess and adopt', () => {
       seen: [...Array.from({ length: 9 }, (_, i) => `early${i + 1}`), ...Array.from({ length: 5 }, (_, i) => `late${i}`)]
         .map((text) => ({ text, buffer: true, port: clientPort, address: '127.0.0.1' })),
     });
+  });
+});
+
+describe('DgramUDP: a node:dgram socket stays in the thread that made it', () => {
+  test('controllingProcess to another thread and adopt are enotsup, to its own thread nothing; bad owners are badarg; the socket stays usable', async () => {
+    const socket = DGRAM.open(0, { ip: 'loopback' });
+    const worker = new Worker('require("node:worker_threads").parentPort.once("message", () => {})', { eval: true });
+    workers.push(worker);
+    await once(worker, 'online');
+    expectThrows(() => DGRAM.T.controllingProcess(socket, worker), 'enotsup');
+    expectThrows(() => DGRAM.T.controllingProcess(socket, worker.threadId), 'enotsup');
+    expectThrows(() => DGRAM.T.adopt({ abyssSocket: 1, carry: [] } as never), 'enotsup');
+    expect(DGRAM.T.controllingProcess(socket, threadId)).toBeUndefined();
+    expectThrows(() => DGRAM.T.controllingProcess(socket, -1), 'badarg');
+    expectThrows(() => DGRAM.T.controllingProcess(socket, 'x' as never), 'badarg');
+    const exited = new Worker('setTimeout(() => {}, 10)', { eval: true });
+    await once(exited, 'exit');
+    expectThrows(() => DGRAM.T.controllingProcess(socket, exited), 'badarg');
+    const client = await peer();
+    peers.push(client);
+    client.send('still mine', (socket.sockname() as { port: number }).port, '127.0.0.1');
+    expect(String((await DGRAM.T.recv(socket, 0, 2000)).data)).toBe('still mine');
   });
 });

@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { UDP, type RecvData } from '../lib';
 import { Peer, stopPeers } from './helpers/peer';
 import { closeAll, expectRejects, expectThrows, listen, portOf, tempDir, waitUntil } from './helpers/sockets';
+import { eachTransport, testNative } from './helpers/transports';
 
 const DIST = path.join(__dirname, '..', 'dist');
 let peer: Peer;
@@ -100,81 +101,97 @@ test('host names resolve in the socket\'s family for send and sendBatch (nxdomai
   expect(JSON.parse(output)).toEqual({ native: expected('badarg'), native6: expected('badarg'), dgram: expected('badarg') });
 });
 
-test("'localhost' is the family's loopback in listen, connect and send, whatever /etc/hosts says", async () => {
-  const receiver6 = listen(0, { ip: 'localhost', family: 'inet6' });
-  expect(UDP.sockname(receiver6)).toMatchObject({ address: '::1' });
-  const receiver = listen(0, { ip: 'localhost' });
-  expect(UDP.sockname(receiver)).toMatchObject({ address: '127.0.0.1' });
-  const sender6 = listen(0, { ip: '::1' });
-  await UDP.send(sender6, 'localhost', portOf(receiver6), 'to ::1');
-  expect(String((await UDP.recv(receiver6, 0, 2000)).data)).toBe('to ::1');
-  UDP.connect(sender6, 'localhost', portOf(receiver6));
-  expect(UDP.peername(sender6)).toMatchObject({ address: '::1', port: portOf(receiver6) });
-  const error = expectThrows(() => UDP.connect(sender6, 'abyss-peer6', 9), 'badarg');
-  expect(error.message).toMatch(/resolve/);
-});
+eachTransport((subject) => {
+  const { T, listen } = subject;
 
-describe('the reasons gen_udp gives', () => {
-  test('a destination of the other family is eafnosupport, both ways; an IPv4 peer of an IPv6 socket is written v4-mapped', async () => {
-    const v4 = listen(0, { ip: '127.0.0.1' });
-    const v6 = listen(0, { ip: '::', family: 'inet6', ipv6_v6only: false });
-    const receiver = await peer.bind('inet', '127.0.0.1');
-    await expectRejects(() => UDP.send(v4, '::1', 9, 'x'), 'eafnosupport');
-    await expectRejects(() => UDP.send(v6, '127.0.0.1', receiver.port, 'x'), 'eafnosupport');
-    await expectRejects(() => UDP.sendBatch(v6, [{ address: '127.0.0.1', port: receiver.port, data: 'x' }]), 'eafnosupport');
-    expectThrows(() => UDP.connect(v4, '::1', 9), 'eafnosupport');
-    await UDP.send(v6, '::ffff:127.0.0.1', receiver.port, 'mapped');
-    expect(String((await receiver.recv(3000)).data)).toBe('mapped');
+  test("'localhost' is the family's loopback in listen, connect and send, whatever /etc/hosts says", async () => {
+    const receiver6 = listen(0, { ip: 'localhost', family: 'inet6' });
+    expect(T.sockname(receiver6)).toMatchObject({ address: '::1' });
+    const receiver = listen(0, { ip: 'localhost' });
+    expect(T.sockname(receiver)).toMatchObject({ address: '127.0.0.1' });
+    const sender6 = listen(0, { ip: '::1' });
+    await T.send(sender6, 'localhost', portOf(receiver6), 'to ::1');
+    expect(String((await T.recv(receiver6, 0, 2000)).data)).toBe('to ::1');
+    T.connect(sender6, 'localhost', portOf(receiver6));
+    expect(T.peername(sender6)).toMatchObject({ address: '::1', port: portOf(receiver6) });
+    const error = expectThrows(() => T.connect(sender6, 'abyss-peer6', 9), 'badarg');
+    expect(error.message).toMatch(/resolve/);
   });
 
-  test('getopts of broadcast and dontroute on a unix socket answers what the kernel answers', () => {
-    const socket = listen(0, { ip: { local: path.join(tempDir(), 'u') } });
-    expect(UDP.getopts(socket, ['broadcast', 'dontroute'])).toEqual({ broadcast: false, dontroute: false });
-    UDP.setopts(socket, { broadcast: true });
-    expect(UDP.getopts(socket, ['broadcast'])).toEqual({ broadcast: true });
+  describe('the reasons gen_udp gives', () => {
+    test('a destination of the other family is eafnosupport, both ways; an IPv4 peer of an IPv6 socket is written v4-mapped', async () => {
+      const v4 = listen(0, { ip: '127.0.0.1' });
+      const v6 = listen(0, { ip: '::', family: 'inet6', ipv6_v6only: false });
+      const receiver = await peer.bind('inet', '127.0.0.1');
+      await expectRejects(() => T.send(v4, '::1', 9, 'x'), 'eafnosupport');
+      await expectRejects(() => T.send(v6, '127.0.0.1', receiver.port, 'x'), 'eafnosupport');
+      await expectRejects(() => T.sendBatch(v6, [{ address: '127.0.0.1', port: receiver.port, data: 'x' }]), 'eafnosupport');
+      expectThrows(() => T.connect(v4, '::1', 9), 'eafnosupport');
+      await T.send(v6, '::ffff:127.0.0.1', receiver.port, 'mapped');
+      expect(String((await receiver.recv(3000)).data)).toBe('mapped');
+    });
+
+    testNative(subject, 'getopts of broadcast and dontroute on a unix socket answers what the kernel answers', () => {
+      const socket = listen(0, { ip: { local: path.join(tempDir(), 'u') } });
+      expect(T.getopts(socket, ['broadcast', 'dontroute'])).toEqual({ broadcast: false, dontroute: false });
+      T.setopts(socket, { broadcast: true });
+      expect(T.getopts(socket, ['broadcast'])).toEqual({ broadcast: true });
+    }, () => {
+      expectThrows(() => listen(0, { ip: { local: path.join(tempDir(), 'u') } }), 'enotsup');
+    });
+
+    test('getstat takes inet\'s optional list of counter names and returns just those', async () => {
+      const socket = listen(0, { ip: '127.0.0.1' });
+      const sender = await peer.bind('inet', '127.0.0.1');
+      await sender.send('127.0.0.1', portOf(socket), 'twelve bytes');
+      await T.recv(socket, 0, 2000);
+      expect(T.getstat(socket, ['recv_cnt', 'recv_oct'])).toEqual({ recv_cnt: 1, recv_oct: 12 });
+      expect(Object.keys(T.getstat(socket, ['kernel']))).toEqual(['kernel']);
+      expect(T.getstat(socket, [])).toEqual({});
+      expectThrows(() => T.getstat(socket, ['recv_bogus' as never]), 'badarg');
+      expect(socket.getstat(['send_cnt'])).toEqual({ send_cnt: 0 });
+    });
   });
 
-  test('getstat takes inet\'s optional list of counter names and returns just those', async () => {
-    const socket = listen(0, { ip: '127.0.0.1' });
-    const sender = await peer.bind('inet', '127.0.0.1');
-    await sender.send('127.0.0.1', portOf(socket), 'twelve bytes');
-    await UDP.recv(socket, 0, 2000);
-    expect(UDP.getstat(socket, ['recv_cnt', 'recv_oct'])).toEqual({ recv_cnt: 1, recv_oct: 12 });
-    expect(Object.keys(UDP.getstat(socket, ['kernel']))).toEqual(['kernel']);
-    expect(UDP.getstat(socket, [])).toEqual({});
-    expectThrows(() => UDP.getstat(socket, ['recv_bogus' as never]), 'badarg');
-    expect(socket.getstat(['send_cnt'])).toEqual({ send_cnt: 0 });
-  });
-});
+  describe('options a deployment asked for', () => {
+    testNative(subject, 'multicast_all false: a wildcard-bound member gets only the groups it joined itself', async () => {
+      const port = portOf(listen(0, { ip: '127.0.0.1' }));
+      const member = listen(port, { ip: 'any', reuseaddr: true, reuseport: true });
+      const other = listen(port, { ip: 'any', reuseaddr: true, reuseport: true });
+      T.setopts(member, { add_membership: ['239.11.0.1', '127.0.0.1'] });
+      T.setopts(other, { add_membership: ['239.11.0.2', '127.0.0.1'] });
+      const sender = listen(0, { ip: '127.0.0.1', multicast_if: '127.0.0.1' });
+      // Linux's default: every socket on the port gets every group any of them joined.
+      expect(T.getopts(member, ['multicast_all'])).toEqual({ multicast_all: true });
+      await T.send(sender, '239.11.0.2', port, 'to group 2');
+      expect(String((await T.recv(member, 0, 2000)).data)).toBe('to group 2');
+      T.setopts(member, { multicast_all: false });
+      await T.send(sender, '239.11.0.2', port, 'to group 2 again');
+      await expectRejects(() => T.recv(member, 0, 200), 'timeout');
+      await T.send(sender, '239.11.0.1', port, 'to group 1');
+      expect(String((await T.recv(member, 0, 2000)).data)).toBe('to group 1');
+    }, () => {
+      const member = listen(0, { ip: 'any' });
+      expectThrows(() => T.setopts(member, { multicast_all: false }), 'enotsup');
+      expectThrows(() => T.getopts(member, ['multicast_all']), 'enotsup');
+    });
 
-describe('options a deployment asked for', () => {
-  test('multicast_all false: a wildcard-bound member gets only the groups it joined itself', async () => {
-    const port = portOf(listen(0, { ip: '127.0.0.1' }));
-    const member = listen(port, { ip: 'any', reuseaddr: true, reuseport: true });
-    const other = listen(port, { ip: 'any', reuseaddr: true, reuseport: true });
-    UDP.setopts(member, { add_membership: ['239.11.0.1', '127.0.0.1'] });
-    UDP.setopts(other, { add_membership: ['239.11.0.2', '127.0.0.1'] });
-    const sender = listen(0, { ip: '127.0.0.1', multicast_if: '127.0.0.1' });
-    // Linux's default: every socket on the port gets every group any of them joined.
-    expect(UDP.getopts(member, ['multicast_all'])).toEqual({ multicast_all: true });
-    await UDP.send(sender, '239.11.0.2', port, 'to group 2');
-    expect(String((await UDP.recv(member, 0, 2000)).data)).toBe('to group 2');
-    UDP.setopts(member, { multicast_all: false });
-    await UDP.send(sender, '239.11.0.2', port, 'to group 2 again');
-    await expectRejects(() => UDP.recv(member, 0, 200), 'timeout');
-    await UDP.send(sender, '239.11.0.1', port, 'to group 1');
-    expect(String((await UDP.recv(member, 0, 2000)).data)).toBe('to group 1');
-  });
+    test('interface names where an index is taken: IPv6 multicast_if and memberships', () => {
+      const socket = listen(0, { ip: '::', family: 'inet6' });
+      T.setopts(socket, { multicast_if: 'lo', add_membership: ['ff12::5', 'lo'] });
+      expect(T.getopts(socket, ['multicast_if'])).toEqual({ multicast_if: Number(fs.readFileSync('/sys/class/net/lo/ifindex', 'utf8')) });
+      T.setopts(socket, { drop_membership: ['ff12::5', 'lo'] });
+      expectThrows(() => T.setopts(socket, { multicast_if: 'nosuchif0' }), 'badarg');
+    });
 
-  test('interface names where an index is taken: IPv6 multicast_if and memberships, pktinfo on send', async () => {
-    const socket = listen(0, { ip: '::', family: 'inet6' });
-    UDP.setopts(socket, { multicast_if: 'lo', add_membership: ['ff12::5', 'lo'] });
-    expect(UDP.getopts(socket, ['multicast_if'])).toEqual({ multicast_if: Number(fs.readFileSync('/sys/class/net/lo/ifindex', 'utf8')) });
-    UDP.setopts(socket, { drop_membership: ['ff12::5', 'lo'] });
-    const receiver = await peer.bind('inet', '127.0.0.1');
-    const v4 = listen(0, { ip: 'any' });
-    await UDP.send(v4, '127.0.0.1', receiver.port, { pktinfo: { ifindex: 'lo', address: '127.0.0.1' } }, 'via lo');
-    expect((await receiver.recv(3000)).data).toEqual(Buffer.from('via lo'));
-    expectThrows(() => UDP.setopts(socket, { multicast_if: 'nosuchif0' }), 'badarg');
+    testNative(subject, 'an interface name in pktinfo on send', async () => {
+      const receiver = await peer.bind('inet', '127.0.0.1');
+      const v4 = listen(0, { ip: 'any' });
+      await T.send(v4, '127.0.0.1', receiver.port, { pktinfo: { ifindex: 'lo', address: '127.0.0.1' } }, 'via lo');
+      expect((await receiver.recv(3000)).data).toEqual(Buffer.from('via lo'));
+    }, async () => {
+      const v4 = listen(0, { ip: 'any' });
+      await expectRejects(() => T.send(v4, '127.0.0.1', 9, { pktinfo: { ifindex: 'lo', address: '127.0.0.1' } }, 'via lo'), 'enotsup');
+    });
   });
 });

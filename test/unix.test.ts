@@ -4,6 +4,7 @@ import path from 'node:path';
 import { UDP, type Socket } from '../lib';
 import { Peer, stopPeers } from './helpers/peer';
 import { closeAll, expectRejects, expectThrows, listen, settleWithin, tempDir, expectExactly } from './helpers/sockets';
+import { DGRAM } from './helpers/transports';
 
 let peer: Peer;
 let dir: string;
@@ -214,5 +215,26 @@ describe('unix datagram sockets ({ local: path })', () => {
     expectThrows(() => UDP.getstat(socket), 'closed');
     await expectRejects(() => UDP.send(socket, { local: path.join(dir, 'x') }, 'x'), 'closed');
     await expectRejects(() => UDP.recv(socket, 0, 0), 'closed');
+  });
+});
+
+describe('DgramUDP: node:dgram has no unix datagram sockets', () => {
+  test('listen and open of { local } or family local are enotsup, and bind nothing; bad arguments stay badarg', () => {
+    const file = path.join(dir, 'never');
+    for (const options of [{ ip: { local: file } }, { family: 'local', ip: { local: file } }, { family: 'local' }] as const) {
+      expectThrows(() => DGRAM.listen(0, options), 'enotsup', { message: /unix/ });
+      expectThrows(() => DGRAM.open(0, options), 'enotsup');
+    }
+    expect(fs.existsSync(file)).toBe(false);
+    expectThrows(() => DGRAM.listen(1234, { ip: { local: file } }), 'badarg');
+    expectThrows(() => DGRAM.listen(0, { family: 'inet', ip: { local: file } }), 'badarg');
+    expectThrows(() => DGRAM.listen(0, { ip: { local: 5 } } as never), 'badarg');
+  });
+
+  test("a { local } destination of an IP socket is eafnosupport, as on UDP", async () => {
+    const socket = DGRAM.listen(0, { ip: '127.0.0.1' });
+    await expectRejects(() => DGRAM.T.send(socket, { local: path.join(dir, 'x') }, 'x'), 'eafnosupport');
+    await expectRejects(() => DGRAM.T.send(socket, { local: path.join(dir, 'x') }, 0, 'x'), 'eafnosupport');
+    expectThrows(() => DGRAM.T.connect(socket, { local: path.join(dir, 'x') }, 0), 'eafnosupport');
   });
 });

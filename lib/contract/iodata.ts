@@ -59,8 +59,16 @@ export function byteLength(pieces: Piece | Piece[]): number {
   return length;
 }
 
-/** The pieces as Buffers (node:dgram takes no strings in a list). */
+/**
+ * The pieces as Buffers (node:dgram takes no strings in a list). A piece whose memory was
+ * given away (a transferred ArrayBuffer) holds nothing: an empty Buffer, as a view of a
+ * detached buffer cannot be made.
+ */
 export function toBuffers(pieces: Piece | Piece[]): Buffer[] {
   const list = Array.isArray(pieces) ? pieces : [pieces];
-  return list.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)));
+  return list.map((piece) => {
+    if (typeof piece === 'string') return Buffer.from(piece);
+    if (Buffer.isBuffer(piece)) return piece;
+    return piece.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+  });
 }

@@ -8,8 +8,8 @@
  * @internal
  * @packageDocumentation
  */
-import { badarg, show } from '../errors';
-import type { SocketOptions } from '../types';
+import { TransportError, badarg, show } from '../errors';
+import type { SocketFamily, SocketOptions } from '../types';
 
 export type OptionHome = 'facade' | 'kernel' | 'kernel6';
 
@@ -34,6 +34,16 @@ export const REFUSED_OPTIONS: ReadonlySet<string> = new Set(['header', 'packet',
 
 /** Listen options that are not socket options. */
 export const LISTEN_ONLY_OPTIONS: ReadonlySet<string> = new Set(['ip', 'family', 'fd', 'netns', 'inet_backend']);
+
+/** An option of the other family (an IPv6-only one on an IPv4 socket): einval, as the kernel says. */
+export function notForFamily(operation: string, name: string, family: SocketFamily): TransportError {
+  return new TransportError('einval', `${operation}: option '${name}' does not apply to ${family} sockets`);
+}
+
+/** getopts of an option that can only be set (a membership): einval, as inet says. */
+export function setOnly(operation: string, name: string): TransportError {
+  return new TransportError('einval', `${operation}: option '${name}' can only be set`);
+}
 
 export function refuse(operation: string, name: string, value: unknown): never {
   if (name === 'mode') throw badarg(operation, `option 'mode' ${show(value)} is refused: only 'binary' is supported`);

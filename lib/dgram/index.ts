@@ -11,7 +11,11 @@
  *   them. The queue holds at most SO_RCVBUF bytes of payload (as read back from the
  *   kernel, so `recbuf` keeps its meaning; every datagram counts at least one byte, and an
  *   empty queue always takes one); a datagram beyond that is dropped and counted in
- *   `getstat().kernel.drops`, as the kernel drops what overflows a passive socket.
+ *   `getstat().kernel.drops`, as the kernel drops what overflows a passive socket. A
+ *   socket hands out at most 64 datagrams a turn of the event loop (recv, 'udp' events, or
+ *   one recvBatch), so a backlog is served a turn at a time, as `UDP` reads the kernel.
+ * - Active mode (`true`, `'once'`, a count N) emits from that queue: what is not asked for
+ *   waits there, as it waits in the kernel for `UDP`.
  * - `recv(socket, n, 0)` "polls once" by letting one turn of the event loop pass, in which
  *   libuv reads what the kernel holds. Only a call that has to wait, with a finite timeout,
  *   needs a timer: one per socket, re-armed only when a waiter is due sooner than it.
@@ -28,23 +32,29 @@
  *   which node:dgram takes only when it creates the socket: they are listen options here,
  *   and `setopts` may only repeat their value (`enotsup` otherwise; `einval` for
  *   `ipv6_v6only`, as the kernel refuses it after bind). `reuseport` exists from
- *   Node 22.12 / 23.1 on; before that `reuseport: true` is `enotsup` and the default is off.
+ *   Node 22.12 / 23.1 on, and on by default as in `UDP`; before that `reuseport: true` is
+ *   `enotsup` and the default is off.
  *   Since the flags are on at bind, port 0 may be given a port another reusing socket
- *   holds (the native `UDP` binds port 0 with them off); `reuseaddr: false` avoids it.
+ *   holds (the native `UDP` binds port 0 with them off); turning both off avoids it.
  * - Supported options: `recbuf`, `sndbuf`, `buffer`, `broadcast`, `ttl` (IPv4),
  *   `multicast_ttl`, `multicast_loop`, `multicast_if`, `add/drop_membership`,
  *   `add/drop_source_membership`, `unicast_hops`/`multicast_hops` (IPv6, 1..255 / 0..255:
  *   libuv takes no -1), `reuseaddr`, `reuseport`, `ipv6_v6only`, `mode: 'binary'`,
- *   `active: false`. Every other option of the contract is `enotsup` (IPv6-only options
- *   on an IPv4 socket are `einval`, as in `UDP`); unknown names and bad values are
- *   `badarg`. `setopts` checks every entry first and undoes what it already applied when
- *   the kernel refuses a later one. Values node:dgram cannot read back (`broadcast`,
- *   `ttl`, `multicast_*`) are the ones last set, or the kernel's default.
- * - No ancillary data: `send` with a non-empty ancillary object is `enotsup`; received
- *   datagrams never carry `ancillary`. No unix datagram sockets (`enotsup`), no `netns`,
- *   no active mode, no `controllingProcess` to another thread (`enotsup`).
+ *   `active`. Every other option of the contract is `enotsup`, whatever its value
+ *   (IPv6-only options on an IPv4 socket are `einval`, as in `UDP`); unknown names and bad
+ *   values of these are `badarg`. `setopts` checks every entry first, applies `active`
+ *   last, and undoes what it already applied when the kernel refuses a later one. Values
+ *   node:dgram cannot read back (`broadcast`, `ttl`, `multicast_*`) are the ones last set,
+ *   or the kernel's default; an IPv6 `multicast_if` named reads back as its index.
+ * - No ancillary data: `send` with ancillary data is `enotsup`, once it is checked as `UDP`
+ *   checks it (a bad value is `badarg`); received datagrams never carry `ancillary`, and
+ *   `recvErrorQueue` is `enotsup`. No unix datagram sockets (`enotsup`), no `netns`, no
+ *   `controllingProcess` to another thread nor `adopt` (`enotsup`).
+ * - Calls check in `UDP`'s order: bad arguments (`badarg`), then a closed socket, then what
+ *   node:dgram cannot do (`enotsup`).
  * - `fd`: node:dgram does not expose the descriptor. It is read from dgram's internal
- *   handle when that is reachable, and is -1 otherwise (and once closed).
+ *   handle when that is reachable, and is -1 otherwise (and once closed). `listen({ fd })`
+ *   of a descriptor a DgramSocket of this thread has is `badarg`, as in `UDP`.
  * - `getstat().kernel`: `rcvbuf` and `sndbuf` from node:dgram; `rmem_alloc`, `wmem_alloc`
  *   and the kernel's `drops` from /proc/net/udp{,6} (found by the descriptor's inode; 0 when
  *   the descriptor or the file is unavailable); `drops` adds the datagrams the facade queue
@@ -55,7 +65,7 @@
  * - IOData is handed to node:dgram as a list of buffers, which libuv gives the kernel as
  *   one sendmsg with an iovec per piece (more than 1024 pieces, IOV_MAX, are joined first).
  * - On a connected socket node:dgram can only send to the peer: another destination is
- *   `eisconn`. Connecting to port 0 is `enotsup`.
+ *   `enotsup`. Connecting to port 0 is `enotsup`.
  */
 import dgram from 'node:dgram';
 import { types } from 'node:util';
@@ -66,14 +76,15 @@ import {
 } from '../contract/arguments';
 import { type RecvArena, checkArena, fillArena } from '../contract/arena';
 import { selectStats, statistics } from '../contract/counters';
+import { checkAncillary } from '../contract/ancillary';
 import { byteLength, flatten, toBuffers } from '../contract/iodata';
-import { REFUSED_OPTIONS, refuse } from '../contract/options';
+import { REFUSED_OPTIONS, refuse, setOnly } from '../contract/options';
 import { TransportError, badarg, enotsup, show, systemError } from '../errors';
 import type {
   BatchMessage, ErrorQueueEntry, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
   SocketRef, SocketStats, Timeout, Transport,
 } from '../types';
-import { fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
+import { DGRAM_REUSEPORT, fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
 import { apply, plan, specOf } from './options';
 import { DgramSocket } from './socket';
 
@@ -94,19 +105,20 @@ function openSocket(socket: unknown, operation: string): DgramSocket {
 function listen(port: number, options: ListenOptions = {}): DgramSocket {
   checkPort(port, 'listen');
   const { ip, family: requested, fd, netns, active, socketOptions } = listenArguments(options);
-  if (resolveFamily(ip, requested) === 'local') throw enotsup('listen', 'node:dgram has no unix datagram sockets');
+  const resolved = resolveFamily(ip, requested);
+  const address = bindAddress(ip, resolved)!;
+  // Bad arguments are badarg before anything is refused, as UDP checks them.
+  if (resolved === 'local' && port !== 0) throw badarg('listen', `a local socket takes port 0, got ${port}`);
+  if (resolved === 'local') throw enotsup('listen', 'node:dgram has no unix datagram sockets');
   if (netns !== undefined) throw enotsup('listen', 'node:dgram cannot open a socket in another network namespace');
-  const family = resolveFamily(ip, requested) as IpFamily;
-  const address = bindAddress(ip, family)!;
-  const { reuseaddr = true, reuseport, ipv6_v6only: v6only, ...rest } = socketOptions;
+  const family: IpFamily = resolved;
+  // The contract's defaults; reuseport where node:dgram has it.
+  const { reuseaddr = true, reuseport = DGRAM_REUSEPORT, ipv6_v6only: v6only, ...rest } = socketOptions;
   // Creation-time options are checked like the others, before anything is made.
-  plan(family, {
-    reuseaddr,
-    ...(reuseport !== undefined ? { reuseport } : {}),
-    ...(v6only !== undefined ? { ipv6_v6only: v6only } : {}),
-  }, 'listen');
+  plan(family, { reuseaddr, reuseport, ...(v6only !== undefined ? { ipv6_v6only: v6only } : {}) }, 'listen');
   const planned = plan(family, { ...rest, ...(active !== undefined ? { active } : {}) }, 'listen');
   if (fd === 0) throw enotsup('listen', 'node:dgram cannot adopt descriptor 0');
+  if (fd !== undefined && DgramSocket.ownsDescriptor(fd)) throw badarg('listen', `fd ${fd} is already a socket of this package`);
 
   const flags = { reuseaddr: reuseaddr as boolean, reuseport: reuseport === true, v6only: v6only as boolean | undefined };
   const socket = dgram.createSocket({
@@ -151,15 +163,15 @@ function listen(port: number, options: ListenOptions = {}): DgramSocket {
   return handle;
 }
 
-/** Where a send goes, checked: undefined for the connected peer. */
-function checkTarget(socket: DgramSocket, addressed: boolean, address: unknown, port: unknown, operation: string): Destination | undefined {
-  if (!addressed || address === undefined) {
-    if (!socket.peer) throw namedError(operation, 'sendmsg', 'EDESTADDRREQ');
-    return undefined;
-  }
-  const checked = checkDestination(address, port, socket.family, operation, 'resolve');
-  if (checked.port === 0) throw namedError(operation, 'sendmsg', 'EINVAL', ' to port 0');
-  return checked;
+/** A send's destination, checked (badarg, eafnosupport); undefined for the connected peer. */
+function checkTarget(socket: DgramSocket, address: unknown, port: unknown, operation: string): Destination | undefined {
+  return address === undefined ? undefined : checkDestination(address, port, socket.family, operation, 'resolve');
+}
+
+/** What the kernel would refuse of a checked destination on an open socket. */
+function refuseTarget(socket: DgramSocket, target: Destination | undefined, operation: string): void {
+  if (target === undefined && !socket.peer) throw namedError(operation, 'sendmsg', 'EDESTADDRREQ');
+  if (target !== undefined && target.port === 0) throw namedError(operation, 'sendmsg', 'EINVAL', ' to port 0');
 }
 
 /**
@@ -171,43 +183,57 @@ async function resolveTarget(socket: DgramSocket, target: Destination | undefine
   const ip = target.host !== undefined ? await resolveHost(target.host, socket.family, operation) : target.text;
   if (socket.peer) {
     if (ip === socket.peer.address && target.port === socket.peer.port) return { port: 0 };
-    throw namedError(operation, 'sendmsg', 'EISCONN', ' (node:dgram sends only to the peer of a connected socket)');
+    throw enotsup(operation, 'node:dgram sends only to the peer of a connected socket');
   }
   return { ip, port: target.port };
 }
 
-const ANCILLARY_FIELDS = new Set(['tos', 'tclass', 'ttl', 'hoplimit', 'pktinfo', 'segmentSize']);
-
-/** node:dgram sends no ancillary data: an empty object is no ancillary data, anything else enotsup. */
-function refuseAncillary(ancillary: Record<string, unknown>, operation: string): void {
-  const keys = Object.keys(ancillary).filter((key) => ancillary[key] !== undefined);
-  const unknown = keys.find((key) => !ANCILLARY_FIELDS.has(key));
-  if (unknown !== undefined) throw badarg(operation, `unknown ancillary key '${unknown}'`);
-  if (keys.length > 0) throw enotsup(operation, `node:dgram cannot send ancillary data (${keys.join(', ')})`);
+/**
+ * node:dgram sends no ancillary data. It is checked as UDP checks it (a bad value is badarg);
+ * an empty object is no ancillary data, anything else is refused once the socket is known open.
+ */
+function ancillaryRefusal(ancillary: Record<string, unknown> | undefined, family: IpFamily, operation: string): TransportError | undefined {
+  if (ancillary === undefined) return undefined;
+  const { integers, pktinfo } = checkAncillary(ancillary, family, operation);
+  const keys = [...integers.map(([key]) => key), ...(pktinfo !== undefined ? ['pktinfo'] : [])];
+  return keys.length > 0 ? enotsup(operation, `node:dgram cannot send ancillary data (${keys.join(', ')})`) : undefined;
 }
+
+/*
+ * send and sendBatch check in UDP's order: bad arguments (badarg), then a closed socket, then
+ * what node:dgram cannot do (enotsup) and what the kernel would refuse.
+ */
 
 async function send(socket: DgramSocket, ...args: unknown[]): Promise<void> {
   checkSocket(socket, 'send');
   const { addressed, address, port, ancillary, data } = sendArguments(args);
-  if (ancillary !== undefined) refuseAncillary(ancillary, 'send');
-  socket.assertOpen('send');
+  const target = addressed ? checkDestination(address, port, socket.family, 'send', 'resolve') : undefined;
   const pieces = flatten(data);
   if (pieces === undefined) throw badarg('send', `data must be iodata (strings, Uint8Arrays, nested arrays of them), got ${show(data)}`);
+  const refusal = ancillaryRefusal(ancillary, socket.family, 'send');
+  socket.assertOpen('send');
+  if (refusal) throw refusal;
+  refuseTarget(socket, target, 'send');
   const buffers = toBuffers(pieces);
-  const to = await resolveTarget(socket, checkTarget(socket, addressed, address, port, 'send'), 'send');
+  const to = await resolveTarget(socket, target, 'send');
   return socket.transmit(buffers, byteLength(buffers), to.ip, to.port, 'send');
 }
 
 async function sendBatch(socket: DgramSocket, messages: BatchMessage[]): Promise<number> {
-  openSocket(socket, 'sendBatch');
+  checkSocket(socket, 'sendBatch');
   // Every message is checked (and every name resolved) before the first goes out, so a bad one sends nothing.
   const checked = batchMessages(messages).map(({ address, port, data, ancillary }, index) => {
+    const target = checkTarget(socket, address, port, 'sendBatch');
     const pieces = flatten(data);
     if (pieces === undefined) throw badarg('sendBatch', `message ${index}: data must be iodata`);
-    if (ancillary !== undefined) refuseAncillary(ancillary, 'sendBatch');
-    return { pieces: toBuffers(pieces), target: checkTarget(socket, true, address, port, 'sendBatch') };
+    return { pieces, target, refusal: ancillaryRefusal(ancillary, socket.family, 'sendBatch') };
   });
-  const ready = await Promise.all(checked.map(async ({ pieces, target }) => ({ pieces, ...(await resolveTarget(socket, target, 'sendBatch')) })));
+  socket.assertOpen('sendBatch');
+  for (const { target, refusal } of checked) {
+    if (refusal) throw refusal;
+    refuseTarget(socket, target, 'sendBatch');
+  }
+  const ready = await Promise.all(checked.map(async ({ pieces, target }) => ({ pieces: toBuffers(pieces), ...(await resolveTarget(socket, target, 'sendBatch')) })));
   // node:dgram queues them in order; the batch settles when the last one did.
   const sent = ready.map((message) => socket.transmit(message.pieces, byteLength(message.pieces), message.ip, message.port, 'sendBatch'));
   return Promise.all(sent).then(() => ready.length);
@@ -222,8 +248,8 @@ function getopts<N extends OptionName>(socket: DgramSocket, names: N[]): Options
     if (typeof name !== 'string') throw badarg('getopts', `not an option name: ${show(name)}`);
     if (REFUSED_OPTIONS.has(name)) refuse('getopts', name, undefined);
     if (name === 'raw') throw badarg('getopts', 'raw is read as { raw: { level, option, length } }');
-    const spec = specOf(name, socket.family, 'getopts', 'getsockopt');
-    if (!spec.get) throw namedError('getopts', 'getsockopt', 'EINVAL', ` ${name} (it can only be set)`);
+    const spec = specOf(name, socket.family, 'getopts');
+    if (!spec.get) throw setOnly('getopts', name);
     const why = spec.unsupported?.(socket.family, undefined);
     if (why) throw enotsup('getopts', `option '${name}': ${why}`);
     try {

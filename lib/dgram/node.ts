@@ -92,6 +92,11 @@ export function interfaceName(index: number, operation: string, option: string):
   throw namedError(operation, 'setsockopt', 'ENODEV', ` ${option} = ${index}`);
 }
 
+/** The index of interface `name` (0 where sysfs does not say): getopts answers multicast_if with it, as the kernel does. */
+export function interfaceIndex(name: string): number {
+  return readNumber(`/sys/class/net/${name}/ifindex`, 0);
+}
+
 /**
  * rx_queue/tx_queue (memory) and drops of a socket in /proc/net/udp{,6}, by inode: node:dgram
  * cannot ask for SO_MEMINFO.

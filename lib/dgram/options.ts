@@ -7,10 +7,10 @@
  */
 import { isIP } from 'node:net';
 import { INT_MAX, interfaceExists, isInt, validActive } from '../contract/arguments';
-import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, optionHome, refuse } from '../contract/options';
+import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, notForFamily, optionHome, refuse } from '../contract/options';
 import { TransportError, badarg, enotsup, show } from '../errors';
 import type { Active, IpFamily } from '../types';
-import { DGRAM_REUSEPORT, fromNode, interfaceName, namedError, readNumber } from './node';
+import { DGRAM_REUSEPORT, fromNode, interfaceIndex, interfaceName, namedError, readNumber } from './node';
 import type { DgramSocket } from './socket';
 
 interface OptionSpec {
@@ -90,11 +90,9 @@ const SPECS: Record<string, OptionSpec> = {
   active: {
     valid: validActive,
     expected: "true, false, 'once' or an integer from -32768 to 32767",
-    unsupported: () => undefined,
-    get: () => false,
-    set: (_s, v: Active) => {
-      if (v !== false) throw enotsup('setopts', `active mode (${show(v)}) is not implemented by DgramUDP: use recv`);
-    },
+    get: (s) => s.active,
+    // Applied last (see plan): turning active ends the waiting recvs, which no undo brings back.
+    set: (s, v: Active) => s.setActive(v),
   },
   mode: { valid: (v) => v === 'binary', expected: "'binary'", get: () => 'binary', set: () => undefined },
   buffer: {
@@ -186,7 +184,8 @@ const SPECS: Record<string, OptionSpec> = {
         s.dgram.setMulticastInterface(s.family === 'inet' ? (value as string | undefined) ?? '0.0.0.0' : scope(value ?? 0, 'multicast_if') ?? '::');
       };
       apply(v);
-      s.multicastIf = v;
+      // An IPv6 interface named reads back as its index.
+      s.multicastIf = typeof v === 'string' && s.family === 'inet6' ? interfaceIndex(v) || v : v;
       return () => { apply(old); s.multicastIf = old; };
     },
   },
@@ -236,12 +235,12 @@ const SPECS: Record<string, OptionSpec> = {
 
 
 /** The spec of option `name` on a socket of `family`, or the reason there is none. */
-export function specOf(name: string, family: IpFamily, operation: string, syscall: string): OptionSpec {
+export function specOf(name: string, family: IpFamily, operation: string): OptionSpec {
   const home = optionHome(name);
   if (home === undefined) throw badarg(operation, `unknown option '${name}'`);
   const spec = Object.hasOwn(SPECS, name) ? SPECS[name] : undefined;
   if ((home === 'kernel6' || spec?.only === 'inet6') && family === 'inet') {
-    throw namedError(operation, syscall, 'EINVAL', ` ${name} (an option of IPv6 sockets)`);
+    throw notForFamily(operation, name, family);
   }
   if (!spec) throw enotsup(operation, `option '${name}' is not available through node:dgram`);
   return spec;
@@ -260,13 +259,14 @@ export function plan(family: IpFamily, options: Record<string, unknown>, operati
     const value = options[name];
     if (REFUSED_OPTIONS.has(name) || (name === 'mode' && value !== 'binary')) refuse(operation, name, value);
     if (LISTEN_ONLY_OPTIONS.has(name)) throw badarg(operation, `'${name}' is a listen option, not a socket option`);
-    const spec = specOf(name, family, operation, 'setsockopt');
+    const spec = specOf(name, family, operation);
     if (!spec.valid(value, family)) throw badarg(operation, `bad value for option '${name}': ${show(value)}, expected ${spec.expected}`);
     const why = spec.unsupported?.(family, value);
     if (why) throw enotsup(operation, `option '${name}': ${why}`);
     planned.push({ name, value, spec });
   }
-  return planned;
+  // active last, once everything that may fail took: as UDP sets its own options after the kernel's.
+  return [...planned.filter((entry) => entry.name !== 'active'), ...planned.filter((entry) => entry.name === 'active')];
 }
 
 /** Applies checked options in order; when one fails, undoes the others and throws. */

@@ -3,12 +3,20 @@ import { COUNTER_COUNT, countReceived, countSent } from '../contract/counters';
 import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
 import { TransportError, closedError } from '../errors';
-import type { IpFamily, RecvData, Transport } from '../types';
+import type { Active, IpFamily, RecvData, Transport } from '../types';
 import { DgramUDP } from './index';
 import { fromNode, internalHandle } from './node';
 
 /** A queued datagram, or a receive error (ICMP's econnrefused) in the order it came. */
 type Entry = RecvData<IpFamily> | TransportError;
+
+/**
+ * The most datagrams a socket hands out in one turn of the event loop: this many recv or
+ * 'udp' events, or one recvBatch. libuv reads whatever the kernel holds into the queue; a
+ * backlog there is served a turn at a time, as the addon reads the kernel at most one batch
+ * (MAX_BATCH) per turn, so that a flood cannot keep the loop in the package.
+ */
+const TURN_BUDGET = 64;
 
 interface PendingSend {
   bytes: number;
@@ -18,10 +26,12 @@ interface PendingSend {
 /**
  * A socket of DgramUDP, the contract on node:dgram. Receiving is push-based: libuv reads the
  * kernel queue as soon as it is readable and hands every datagram over; they wait in a
- * queue bounded by SO_RCVBUF until recv takes them (see lib/dgram/index.ts for what differs
- * from the native transport).
+ * queue bounded by SO_RCVBUF until recv takes them, or in active mode are emitted as they
+ * come (see lib/dgram/index.ts for what differs from the native transport).
  */
 export class DgramSocket extends ContractSocket<IpFamily> {
+  /** The descriptors of this thread's open DgramSockets, as far as node:dgram shows them. */
+  static readonly #descriptors = new Set<number>();
   /** @internal */
   readonly dgram: dgram.Socket;
   /** @internal */
@@ -29,6 +39,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   /** @internal the descriptor, when node:dgram's internal handle shows it; -1 otherwise */
   readonly descriptor: number;
   #closed = false;
+  #active: Active = false;
   #queue: Entry[] = [];
   #head = 0;
   /** @internal payload bytes queued (each datagram counts at least one) */
@@ -38,7 +49,9 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   /** @internal SO_RCVBUF as read back: the queue's bound in bytes */
   rcvbuf: number;
   readonly #waiters = new WaitLine(() => this.#updateRef());
-  #serveScheduled = false;
+  /** What this turn may still hand out (TURN_BUDGET). */
+  #budget = TURN_BUDGET;
+  #turnScheduled = false;
   #referenced = true;
   #unrefScheduled = false;
   readonly #sends = new Set<PendingSend>();
@@ -67,6 +80,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     this.family = family;
     const handle = internalHandle(socket);
     this.descriptor = typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
+    if (this.descriptor >= 0) DgramSocket.#descriptors.add(this.descriptor);
     this.rcvbuf = socket.getRecvBufferSize();
     this.reuseaddr = created.reuseaddr;
     this.reuseport = created.reuseport;
@@ -75,6 +89,11 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     socket.on('error', (error) => this.#onError(error));
     socket.unref();
     this.#referenced = false;
+  }
+
+  /** @internal Whether an open DgramSocket of this thread has descriptor `fd`. */
+  static ownsDescriptor(fd: number): boolean {
+    return DgramSocket.#descriptors.has(fd);
   }
 
   /** @internal A real DgramSocket, not an object made from its prototype. */
@@ -91,6 +110,11 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     return this.#closed;
   }
 
+  /** inet's active mode: false, true, 'once', or the count of datagrams left. */
+  get active(): Active {
+    return this.#active;
+  }
+
   /** @internal */
   protected get transport(): Transport<ContractSocket<IpFamily>> {
     return DgramUDP as unknown as Transport<ContractSocket<IpFamily>>;
@@ -102,11 +126,11 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   }
 
   /**
-   * The socket keeps the event loop alive only while a recv waits on it, as the native
-   * transport's do. Letting go waits a microtask: the caller usually waits again at once.
+   * The socket keeps the event loop alive only while a recv waits on it or it is active, as
+   * the native transport's do. Letting go waits a microtask: the caller usually waits again at once.
    */
   #updateRef(): void {
-    const wanted = this.#waiters.length > 0;
+    const wanted = this.#waiters.length > 0 || this.#active !== false;
     if (wanted === this.#referenced || this.#closed) return;
     if (wanted) {
       this.#referenced = true;
@@ -115,7 +139,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
       this.#unrefScheduled = true;
       queueMicrotask(() => {
         this.#unrefScheduled = false;
-        if (this.#waiters.length > 0 || !this.#referenced || this.#closed) return;
+        if (this.#waiters.length > 0 || this.#active !== false || !this.#referenced || this.#closed) return;
         this.#referenced = false;
         this.dgram.unref();
       });
@@ -126,10 +150,12 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     return this.#queue.length - this.#head;
   }
 
-  /** The datagram cut to `limit` bytes, marked truncated when that cut it; counted as handed out. */
+  /** The datagram cut to `limit` bytes, marked truncated when that cut it; counted as handed out, in this turn's budget. */
   #handOut(record: RecvData<IpFamily>, limit: number): RecvData<IpFamily> {
     const out = record.data.length > limit ? { ...record, data: record.data.subarray(0, limit), truncated: true as const } : record;
     countReceived(this.counters, out.data.length);
+    this.#budget--;
+    this.#nextTurn();
     return out;
   }
 
@@ -161,11 +187,13 @@ export class DgramSocket extends ContractSocket<IpFamily> {
       }
       records.push(this.#handOut(this.#shift() as RecvData<IpFamily>, this.buffer));
     }
+    // One batch a turn.
+    this.#budget = 0;
     return records;
   }
 
   #serveWaiters(): void {
-    while (this.#waiters.length > 0 && this.#queued > 0) {
+    while (this.#waiters.length > 0 && this.#queued > 0 && this.#budget > 0) {
       const waiter = this.#waiters.shift();
       try {
         waiter.resolve(this.#take(waiter.numBytes, waiter.batch));
@@ -176,15 +204,18 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   }
 
   /**
-   * A recvBatch is served a turn after the reads that woke it, with whatever else libuv read
-   * in the same turn.
+   * The next turn of the loop: the budget is whole again, and what waits is served (a
+   * recvBatch a turn after the reads that woke it, with whatever else libuv read in the same turn).
    */
-  #scheduleServe(): void {
-    if (this.#serveScheduled) return;
-    this.#serveScheduled = true;
+  #nextTurn(): void {
+    if (this.#turnScheduled) return;
+    this.#turnScheduled = true;
     setImmediate(() => {
-      this.#serveScheduled = false;
-      if (!this.#closed) this.#serveWaiters();
+      this.#turnScheduled = false;
+      this.#budget = TURN_BUDGET;
+      if (this.#closed) return;
+      if (this.#active !== false) this.#deliverActive();
+      else this.#serveWaiters();
     });
   }
 
@@ -203,26 +234,76 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   #onMessage(data: Buffer, info: dgram.RemoteInfo): void {
     if (this.#closed) return;
     const record: RecvData<IpFamily> = { address: info.address, port: info.port, data };
+    if (this.#active !== false) {
+      this.#enqueue(record);
+      this.#deliverActive();
+      return;
+    }
     // A recv waiting on an empty queue takes the datagram at once; a recvBatch is served a
     // turn later, with whatever else libuv reads now.
     const first = this.#waiters.first;
-    if (first !== undefined && this.#queued === 0 && first.batch === 0) {
+    if (first !== undefined && this.#queued === 0 && first.batch === 0 && this.#budget > 0) {
       this.#waiters.shift().resolve(this.#handOut(record, first.numBytes || this.buffer));
       return;
     }
     this.#enqueue(record);
-    if (this.#waiters.length > 0) this.#scheduleServe();
+    if (this.#waiters.length > 0) this.#nextTurn();
   }
 
   #onError(error: Error): void {
     if (this.#closed) return;
     const transportError = fromNode(error, 'recv', 'recvmsg');
+    if (this.#active !== false) {
+      this.#enqueue(transportError);
+      this.#deliverActive();
+      return;
+    }
     if (this.#waiters.length > 0 && this.#queued === 0) {
       this.#waiters.shift().reject(transportError);
       return;
     }
     this.#enqueue(transportError);
-    if (this.#waiters.length > 0) this.#scheduleServe();
+    if (this.#waiters.length > 0) this.#nextTurn();
+  }
+
+  /** @internal inet's active option: true, 'once', N (added to the count), or false. */
+  setActive(value: Active): void {
+    if (typeof value === 'number') {
+      const count = (typeof this.#active === 'number' ? this.#active : 0) + value;
+      this.#active = count > 0 ? count : false;
+      if (count <= 0) process.nextTick(() => this.emit('udp_passive', this));
+    } else {
+      this.#active = value;
+    }
+    if (this.#active !== false) {
+      this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
+      // What the queue already holds is emitted a turn later, after the caller set up its listeners.
+      if (this.#queued > 0) this.#nextTurn();
+    }
+    this.#updateRef();
+  }
+
+  /** Emits queued datagrams (and errors, as 'udp_error') while the socket is active, this turn's budget's worth. */
+  #deliverActive(): void {
+    while (this.#active !== false && !this.#closed && this.#queued > 0 && this.#budget > 0) {
+      const entry = this.#shift();
+      if (entry instanceof TransportError) {
+        this.emit('udp_error', entry);
+        continue;
+      }
+      const record = this.#handOut(entry, this.buffer);
+      if (this.#active === 'once' || this.#active === 1) {
+        // As inet: {udp_passive, S} when a count N runs out, never after {active, once}.
+        const counted = this.#active === 1;
+        this.#active = false;
+        this.#updateRef();
+        this.emit('udp', record);
+        if (counted) this.emit('udp_passive', this);
+      } else {
+        if (typeof this.#active === 'number') this.#active--;
+        this.emit('udp', record);
+      }
+    }
   }
 
   /** @internal recv (batch 0) and recvBatch (batch = max), arguments checked. */
@@ -230,14 +311,15 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     const operation = batch ? 'recvBatch' : 'recv';
     try {
       this.assertOpen(operation);
+      if (this.#active !== false) throw new TransportError('einval', `${operation}: the socket is in active mode`);
       if (signal?.aborted) throw abortedError(operation, signal);
-      if (this.#waiters.length === 0 && this.#queued > 0) return Promise.resolve(this.#take(numBytes, batch));
+      if (this.#waiters.length === 0 && this.#queued > 0 && this.#budget > 0) return Promise.resolve(this.#take(numBytes, batch));
     } catch (error) {
       return Promise.reject(error);
     }
     if (timeout !== 0) {
       const { promise } = this.#waiters.wait(numBytes, batch, timeout, signal);
-      if (this.#queued > 0) this.#scheduleServe();
+      if (this.#queued > 0) this.#nextTurn();
       return promise as Promise<RecvData | RecvData[]>;
     }
     // Poll once: let the event loop reach its poll phase, where libuv reads the kernel.
@@ -246,7 +328,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     immediate = setImmediate(() => {
       immediate = setImmediate(() => this.#waiters.withdraw(waiter, timeoutError(operation)));
     });
-    if (this.#queued > 0) this.#scheduleServe();
+    if (this.#queued > 0) this.#nextTurn();
     return promise as Promise<RecvData | RecvData[]>;
   }
 
@@ -278,6 +360,8 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   shut(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#active = false;
+    DgramSocket.#descriptors.delete(this.descriptor);
     try {
       this.dgram.close();
     } catch {

@@ -7,8 +7,8 @@
  */
 import { types } from 'node:util';
 import { INT_MAX, checkIp, interfaceExists, isInt, isPlainObject, validActive } from '../contract/arguments';
-import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, refuse } from '../contract/options';
-import { TransportError, badarg, show } from '../errors';
+import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, notForFamily, refuse, setOnly } from '../contract/options';
+import { badarg, show } from '../errors';
 import type { Active, Coalesce, SocketFamily } from '../types';
 import { OPTION_ROWS, type OptionRow } from './binding';
 import {
@@ -90,10 +90,6 @@ export function facadeOption(name: string): FacadeOption | undefined {
 /** Where `row` lives on a socket of `family`; level -1 where it does not apply. */
 export function siteOf(row: OptionRow, family: SocketFamily): [number, number] {
   return row[family];
-}
-
-function notForFamily(operation: string, name: string, family: SocketFamily): TransportError {
-  return new TransportError('einval', `${operation}: option '${name}' does not apply to ${family} sockets`);
 }
 
 /** What a row's value must be, for the message that refuses another. */
@@ -251,7 +247,7 @@ export function readableRow(name: string, family: SocketFamily, operation: strin
   const index = ROWS.get(name);
   if (index === undefined) throw badarg(operation, `unknown option '${name}'`);
   const row = OPTION_ROWS[index];
-  if (!row.readable) throw new TransportError('einval', `${operation}: option '${name}' can only be set`);
+  if (!row.readable) throw setOnly(operation, name);
   if (siteOf(row, family)[0] < 0) throw notForFamily(operation, name, family);
   return index;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { types } from 'node:util';
-import { UDP, TransportError, type Socket, type ListenOptions, type SocketInfo } from '../../lib';
+import { UDP, TransportError, type ContractSocket, type Socket, type ListenOptions, type SocketInfo } from '../../lib';
 
 const open = new Set<Socket>();
 const dirs: string[] = [];
@@ -39,7 +39,7 @@ export function tempDir(prefix = 'abyss-test-'): string {
 export function closeAll(): void {
   for (const socket of open) {
     try {
-      UDP.close(socket);
+      socket.close();
     } catch {
       // already closed, or a test left it in a state close refuses: nothing more to do here
     }
@@ -48,8 +48,8 @@ export function closeAll(): void {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-export function portOf(socket: Socket): number {
-  const info = UDP.sockname(socket) as SocketInfo;
+export function portOf(socket: ContractSocket): number {
+  const info = socket.sockname() as SocketInfo;
   if (typeof info !== 'object' || !('port' in info)) throw new Error(`not an IP socket: ${JSON.stringify(info)}`);
   return info.port;
 }

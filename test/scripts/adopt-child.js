@@ -1,8 +1,9 @@
 // Run by test/peers/adopt_fd.py with an inherited UDP socket: adopts it with listen({ fd }),
-// reports what it sees as JSON lines, answers one datagram, then closes it.
+// reports what it sees as JSON lines, answers one datagram, then closes it. The transport is
+// ABYSS_TRANSPORT's ('UDP', the default, or 'DgramUDP').
 'use strict';
 const path = require('node:path');
-const { UDP } = require(path.join(__dirname, '..', '..', 'dist'));
+const UDP = require(path.join(__dirname, '..', '..', 'dist'))[process.env.ABYSS_TRANSPORT || 'UDP'];
 
 const [fd, port] = process.argv.slice(-2).map(Number);
 const say = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);

@@ -1,7 +1,11 @@
 // Resource checks that need a process of their own (run with --expose-gc): prints one JSON line.
 const fs = require('node:fs');
 const path = require('node:path');
-const { UDP } = require(path.join(__dirname, '..', '..', 'dist'));
+// The transport is ABYSS_TRANSPORT's: 'UDP' (the default) or 'DgramUDP', whose sockets here
+// do not reuse port 0 (a port another process's reusing socket holds; test/helpers/transports.ts).
+const TRANSPORT = process.env.ABYSS_TRANSPORT || 'UDP';
+const UDP = require(path.join(__dirname, '..', '..', 'dist'))[TRANSPORT];
+const OWN_PORT = TRANSPORT === 'DgramUDP' ? { reuseaddr: false, reuseport: false } : {};
 
 const descriptors = () => fs.readdirSync('/proc/self/fd').length;
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
@@ -17,18 +21,18 @@ async function collect() {
 const checks = {
   async openClose() {
     const before = descriptors();
-    for (let i = 0; i < 10000; i++) UDP.close(UDP.open(0, { ip: 'loopback' }));
+    for (let i = 0; i < 10000; i++) UDP.close(UDP.open(0, { ip: 'loopback', ...OWN_PORT }));
     return { before, after: descriptors() };
   },
   async timedOutWaits() {
-    const socket = UDP.open(0, { ip: 'loopback' });
+    const socket = UDP.open(0, { ip: 'loopback', ...OWN_PORT });
     const before = { descriptors: descriptors(), timers: timers() };
     const waits = [];
     for (let i = 0; i < 5000; i++) waits.push(UDP.recv(socket, 0, 5).catch((error) => error.reason));
     const reasons = await Promise.all(waits);
     const after = { descriptors: descriptors(), timers: timers() };
     // The line of waiters is empty again: a datagram now goes to a new recv at once.
-    const sender = UDP.open(0, { ip: 'loopback' });
+    const sender = UDP.open(0, { ip: 'loopback', ...OWN_PORT });
     await UDP.send(sender, '127.0.0.1', UDP.sockname(socket).port, 'after');
     const next = String((await UDP.recv(socket, 0, 1000)).data);
     return { before, after, timeouts: reasons.filter((r) => r === 'timeout').length, next };

@@ -3,7 +3,11 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { UDP } = require(path.join(__dirname, '..', '..', 'dist'));
+// The transport is ABYSS_TRANSPORT's: 'UDP' (the default) or 'DgramUDP', whose sockets here
+// do not reuse port 0 (a port another process's reusing socket holds; test/helpers/transports.ts).
+const TRANSPORT = process.env.ABYSS_TRANSPORT || 'UDP';
+const UDP = require(path.join(__dirname, '..', '..', 'dist'))[TRANSPORT];
+const OWN_PORT = TRANSPORT === 'DgramUDP' ? { reuseaddr: false, reuseport: false } : {};
 const { receivePolled } = require(path.join(__dirname, '..', '..', 'examples', 'polled-receiver.js'));
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -17,7 +21,7 @@ async function collect() {
 /** Each shape starts an echo server referenced only by what waits in it; resolves its port. */
 const shapes = {
   recv() {
-    const socket = UDP.listen(0, { ip: '127.0.0.1' });
+    const socket = UDP.listen(0, { ip: '127.0.0.1', ...OWN_PORT });
     (async () => {
       for (;;) {
         const datagram = await UDP.recv(socket, 0, 'infinity');
@@ -27,19 +31,19 @@ const shapes = {
     return UDP.sockname(socket).port;
   },
   forAwait() {
-    const socket = UDP.listen(0, { ip: '127.0.0.1' });
+    const socket = UDP.listen(0, { ip: '127.0.0.1', ...OWN_PORT });
     (async () => {
       for await (const datagram of socket) await UDP.send(socket, datagram.address, datagram.port, datagram.data);
     })();
     return UDP.sockname(socket).port;
   },
   active() {
-    const socket = UDP.listen(0, { ip: '127.0.0.1', active: true });
+    const socket = UDP.listen(0, { ip: '127.0.0.1', active: true, ...OWN_PORT });
     socket.on('udp', (datagram) => UDP.send(socket, datagram.address, datagram.port, datagram.data));
     return UDP.sockname(socket).port;
   },
   recvBatch() {
-    const socket = UDP.listen(0, { ip: '127.0.0.1' });
+    const socket = UDP.listen(0, { ip: '127.0.0.1', ...OWN_PORT });
     (async () => {
       for (;;) {
         for (const datagram of await UDP.recvBatch(socket, 16, 'infinity')) {
@@ -50,7 +54,7 @@ const shapes = {
     return UDP.sockname(socket).port;
   },
   polled() {
-    const socket = UDP.listen(0, { ip: '127.0.0.1' });
+    const socket = UDP.listen(0, { ip: '127.0.0.1', ...OWN_PORT });
     receivePolled(socket, (batch) => {
       for (const datagram of batch) UDP.send(socket, datagram.address, datagram.port, datagram.data);
     });
@@ -59,7 +63,7 @@ const shapes = {
 };
 
 async function echoed(port) {
-  const client = UDP.open(0, { ip: '127.0.0.1' });
+  const client = UDP.open(0, { ip: '127.0.0.1', ...OWN_PORT });
   try {
     await UDP.send(client, '127.0.0.1', port, 'ping');
     return String((await UDP.recv(client, 0, 2000)).data);
