@@ -26,7 +26,7 @@ async function startServer({ port = 0, workers = os.availableParallelism(), hand
       worker.once('error', reject);
     });
     UDP.controllingProcess(socket, worker);
-    worker.postMessage({ ref: socket.ref });
+    worker.postMessage({ handoff: socket.handoff });
     return worker;
   }));
 
@@ -67,7 +67,7 @@ async function serve() {
       stopping = true;
       return;
     }
-    const adopted = /** @type {import('..').Socket<'inet' | 'inet6'>} */ (UDP.adopt(message.ref));
+    const adopted = /** @type {import('..').Socket<'inet' | 'inet6'>} */ (UDP.adopt(message.handoff));
     socket = adopted;
     while (!stopping) {
       try {

@@ -419,6 +419,7 @@ Napi::Value NativeSocket::Open(const Napi::CallbackInfo& info) {
   state_->owner = environment_->thread_id;
   state_->closed = false;
   registry::AddSocket(state_);
+  Hold(referenced_);
   return Napi::Number::New(env, 0);
 }
 
@@ -442,6 +443,7 @@ Napi::Value NativeSocket::OpenDescriptor(const Napi::CallbackInfo& info) {
   state_->owner = environment_->thread_id;
   state_->closed = false;
   registry::AddSocket(state_);
+  Hold(referenced_);
   return Napi::Number::New(env, domain);
 }
 
@@ -459,6 +461,7 @@ Napi::Value NativeSocket::Adopt(const Napi::CallbackInfo& info) {
     result = kAdoptTaken;
   } else {
     state_ = std::move(state);
+    Hold(referenced_);
   }
   return Napi::Number::New(env, result);
 }
@@ -472,10 +475,7 @@ Napi::Value NativeSocket::HandOver(const Napi::CallbackInfo& info) {
   if (!info[1].As<Napi::Boolean>().Value() && !registry::ThreadAlive(target)) return Napi::Number::New(env, 1);
   watcher_.Stop(DeletePoll, nullptr);
   watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
-  if (held_) {
-    Unref();
-    held_ = false;
-  }
+  Hold(false);
   state_->adoptable = true;
   state_->owner = target;
   return Napi::Number::New(env, 0);
@@ -491,18 +491,14 @@ void NativeSocket::Close(const Napi::CallbackInfo& info) {
   if (!ABYSS_EXPECT(Usable())) return;
   watcher_.Stop(DeletePoll, nullptr);
   watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
-  if (held_) {
-    Unref();
-    held_ = false;
-  }
+  Hold(false);
   state_->Close();
 }
 
 // watch(): applies the watch cells: the events to wait for (UV_READABLE | UV_WRITABLE, 0 to
-// stop) and whether the facade is busy. Busy (a pending call, active mode, a send), the
-// socket must outlive every reference the program holds and keep the loop alive, as a libuv
-// handle keeps a node:dgram socket; otherwise the watch lingers only to save system calls,
-// and holds nothing. 0 or -errno.
+// stop) and whether the facade is busy (a pending call, active mode, a send). Busy, the
+// socket keeps the loop alive unless the program unref'd it, as a libuv handle keeps a
+// node:dgram socket's; otherwise the watch lingers only to save system calls. 0 or -errno.
 Napi::Value NativeSocket::Watch(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallEpollCtl, EBADF));
@@ -513,24 +509,32 @@ Napi::Value NativeSocket::Watch(const Napi::CallbackInfo& info) {
 int NativeSocket::ApplyWatch() {
   const int events = watch_cells_[kWatchEvents] & (UV_READABLE | UV_WRITABLE);
   const bool busy = watch_cells_[kWatchBusy] != 0;
-  if (busy != held_) {
-    if (busy) {
-      Ref();
-    } else {
-      Unref();
-    }
-    held_ = busy;
-  }
+  Hold(busy || referenced_);
   int result = watcher_.Watch(environment_->loop, state_->fd, events);
-  watcher_.KeepLoopAlive(held_ && keep_loop_alive_);
+  watcher_.KeepLoopAlive(busy && referenced_);
   return result;
 }
 
-// keepAlive(alive): whether this socket keeps the event loop alive while something waits on
-// it (node:dgram's ref/unref).
+// What may collect an open socket: only one the program unref'd with nothing pending is
+// collected (and closed); a referenced one, or one something waits on, is held here.
+void NativeSocket::Hold(bool strong) {
+  if (strong == held_) return;
+  if (strong) {
+    Ref();
+  } else {
+    Unref();
+  }
+  held_ = strong;
+}
+
+// keepAlive(referenced): node:dgram's ref() (true) and unref() (false): whether the socket
+// keeps the event loop alive while something waits on it, and whether it may be collected
+// while nothing does.
 void NativeSocket::KeepAlive(const Napi::CallbackInfo& info) {
-  keep_loop_alive_ = info[0].As<Napi::Boolean>().Value();
-  watcher_.KeepLoopAlive(held_ && keep_loop_alive_);
+  referenced_ = info[0].As<Napi::Boolean>().Value();
+  const bool busy = watch_cells_[kWatchBusy] != 0;
+  if (Usable()) Hold(busy || referenced_);
+  watcher_.KeepLoopAlive(busy && referenced_);
 }
 
 // coalesce(usecs, packets): the `coalesce` option (coalesce.h); usecs 0 turns it off. Each

@@ -73,6 +73,8 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
 
   // Applies what the watch cells ask (protocol.h WatchCell); 0 or -errno.
   int ApplyWatch();
+  // Holds the handle strongly (its facade object cannot be collected), or lets go.
+  void Hold(bool strong);
 
   // Lifecycle and ownership (socket.cc).
   Napi::Value Open(const Napi::CallbackInfo& info);
@@ -123,12 +125,12 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Watcher watcher_;
   // What the facade wants watched (protocol.h WatchCell), shared with it as an Int32Array.
   std::shared_ptr<int32_t[]> watch_cells_{new int32_t[kWatchCells]{}};
-  // The facade holds this socket strongly while it waits for it (kWatchBusy).
+  // Held strongly (Hold): while the program has not unref'd it, or something waits on it.
   bool held_ = false;
   // Dispatch is reporting a failed watch (see Dispatch).
   bool reporting_watch_failure_ = false;
-  // Waiting keeps the loop alive unless the program unref'd the socket.
-  bool keep_loop_alive_ = true;
+  // The program has not unref'd the socket: waiting keeps the loop alive, and it is not collected.
+  bool referenced_ = true;
   // UDP_SEGMENT works on this socket's path until the kernel says otherwise.
   bool gso_ = true;
   // A server answers the same peers again and again: the last destination parsed.

@@ -119,7 +119,7 @@ for (const [fn, call] of SOCKET_CALLS) {
 for (const [fn, call] of SOCKET_CALLS) {
   if (fn !== 'close') add(fn, 'a closed socket', call('closedSock'), 'closed');
 }
-add('adopt', 'the ref of a closed socket', 'UDP.adopt(closedSock.ref)', 'closed');
+add('adopt', 'the ref of a closed socket', 'UDP.adopt(closedSock.handoff)', 'closed');
 add('adopt', 'the ref of a closed socket, in a worker', 'UDP.adopt(closedRef)', 'closed', 'worker');
 
 // Another thread's socket (handed to the worker, adopted there): the owner's calls are not_owner.
@@ -129,7 +129,7 @@ for (const fn of ['connect', 'controllingProcess', 'recv', 'recvBatch', 'recvInt
 }
 add('controllingProcess', "another thread's socket, handed back to a dead worker", 'UDP.controllingProcess(foreignSock, deadWorker)', 'not_owner');
 add('negotiatedProtocol', "another thread's socket (no protocol either way)", 'UDP.negotiatedProtocol(foreignSock)', 'protocol_not_negotiated');
-add('adopt', 'the ref of a socket handed to (and adopted by) another thread', 'UDP.adopt(foreignSock.ref)', 'not_owner');
+add('adopt', 'the ref of a socket handed to (and adopted by) another thread', 'UDP.adopt(foreignSock.handoff)', 'not_owner');
 add('adopt', 'in a worker, the ref of a main-thread socket never handed to it', 'UDP.adopt(mainRef)', 'not_owner', 'worker');
 add('adopt', 'in a worker, a handed ref adopted twice', '(UDP.adopt(givenRef), UDP.adopt(givenRef))', 'badarg', 'worker');
 add('adopt', 'in a worker, not a ref', "UDP.adopt({ abyssSocket: 'x', carry: [] })", 'badarg', 'worker');
@@ -344,15 +344,16 @@ for (const [label, value] of [
 ] as V[]) add('controllingProcess', `owner is ${label}`, `UDP.controllingProcess(sock, ${value})`);
 
 // ---- adopt -----------------------------------------------------------------------------------
-for (const [label, value] of [...WRONG_TYPES, ['a number', '5'], ['a string', "'ref'"], ['an array of a ref', '[sock.ref]']] as V[]) {
+for (const [label, value] of [...WRONG_TYPES, ['a number', '5'], ['a string', "'ref'"], ['an array of a ref', '[sock.handoff]']] as V[]) {
   add('adopt', `ref is ${label}`, `UDP.adopt(${value})`);
 }
 for (const [label, value] of [
   ['0', '0'], ['-1', '-1'], ['1.5', '1.5'], ['NaN', 'NaN'], ['Infinity', 'Infinity'], ["the string '1'", "'1'"], ['null', 'null'],
   ['2**53', '2**53'], ['Number.MAX_VALUE', 'Number.MAX_VALUE'], ['a bigint', '1n'],
 ] as V[]) add('adopt', `abyssSocket is ${label}`, `UDP.adopt({ abyssSocket: ${value}, carry: [] })`);
-add('adopt', 'a ref without carry', 'UDP.adopt({ abyssSocket: sock.ref.abyssSocket })');
-add('adopt', 'the ref of a socket this thread owns and never handed', 'UDP.adopt(sock.ref)');
+add('adopt', 'a ref without carry', 'UDP.adopt({ abyssSocket: sock.handoff.abyssSocket })');
+add('adopt', 'the ref of a socket this thread owns and never handed', 'UDP.adopt(sock.handoff)');
+add('adopt', "the socket's ref() method, the token's first name", 'UDP.adopt(sock.ref)');
 for (const [label, value] of [
   ["carry is a string", "{ ...handedRef, carry: 'x' }"], ['carry holds a number', '{ ...handedRef, carry: [5] }'],
   ['carry holds an object that is no datagram', '{ ...handedRef, carry: [{ data: 5 }] }'],

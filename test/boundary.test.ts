@@ -153,7 +153,7 @@ test('adopt reads a ref once, in the thread it was handed to', async () => {
   try {
     UDP.controllingProcess(socket, worker);
     // Another thread's socket cannot be adopted here, but the ref is read all the same.
-    await expectReadOnce(() => UDP.adopt(observed(socket.ref)));
+    await expectReadOnce(() => UDP.adopt(observed(socket.handoff)));
   } finally {
     await worker.terminate();
   }

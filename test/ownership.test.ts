@@ -86,7 +86,7 @@ describe('controllingProcess and adopt', () => {
     expect(UDP.getopts(socket, ['reuseaddr'])).toEqual({ reuseaddr: true });
     expect(UDP.sockname(socket)).toMatchObject({ address: '127.0.0.1', port: portOf(socket) });
 
-    worker.postMessage({ ref: socket.ref });
+    worker.postMessage({ ref: socket.handoff });
     const client = await peer();
     peers.push(client);
     const reply = once(client, 'message');
@@ -104,10 +104,10 @@ describe('controllingProcess and adopt', () => {
     const worker = adopter(`parentPort.postMessage({ adopted: true });`);
     workers.push(worker);
     await ready(worker);
-    worker.postMessage({ ref: socket.ref });
+    worker.postMessage({ ref: socket.handoff });
     const [message] = await once(worker, 'message');
     expect(message).toMatchObject({ error: 'not_owner' });
-    expect(() => UDP.adopt(socket.ref)).toThrow(expect.objectContaining({ reason: 'badarg' }));
+    expect(() => UDP.adopt(socket.handoff)).toThrow(expect.objectContaining({ reason: 'badarg' }));
     expect(() => UDP.adopt({ abyssSocket: -5, carry: [] } as never)).toThrow(expect.objectContaining({ reason: 'badarg' }));
     expect(() => UDP.adopt('nope' as never)).toThrow(TransportError);
   });
@@ -133,7 +133,7 @@ describe('controllingProcess and adopt', () => {
     workers.push(worker);
     await ready(worker);
     UDP.controllingProcess(socket, worker);
-    worker.postMessage({ ref: socket.ref });
+    worker.postMessage({ ref: socket.handoff });
     expect((await once(worker, 'message'))[0]).toEqual({ waiting: true });
     await worker.terminate();
     expect(socket.closed).toBe(true);
@@ -165,7 +165,7 @@ describe('controllingProcess and adopt', () => {
     for (let round = 0; round < 40; round++) {
       const socket = open();
       UDP.controllingProcess(socket, worker);
-      worker.postMessage({ ref: socket.ref });
+      worker.postMessage({ ref: socket.handoff });
       // Spin on the calls any thread may make while the worker adopts and closes: some land
       // before the close, some after, and some between this thread's check and its system call.
       const deadline = Date.now() + 5000;
@@ -218,8 +218,8 @@ describe('controllingProcess and adopt', () => {
     const mine: string[] = [];
     while (mine.length < 300) mine.push(String((await UDP.recv(socket, 0, 2000)).data));
     UDP.controllingProcess(socket, worker);
-    expect(socket.ref.carry.length).toBeGreaterThanOrEqual(0);
-    worker.postMessage({ ref: socket.ref });
+    expect(socket.handoff.carry.length).toBeGreaterThanOrEqual(0);
+    worker.postMessage({ ref: socket.handoff });
     await sending;
     const [{ seen }] = await once(worker, 'message');
     const all = [...mine, ...seen];
@@ -249,8 +249,8 @@ describe('controllingProcess and adopt', () => {
     // One recv reads the ten ahead: nine wait in this thread's queue.
     expect(String((await UDP.recv(socket, 0, 2000)).data)).toBe('early0');
     UDP.controllingProcess(socket, worker);
-    expect(socket.ref.carry).toHaveLength(9);
-    worker.postMessage({ ref: socket.ref });
+    expect(socket.handoff.carry).toHaveLength(9);
+    worker.postMessage({ ref: socket.handoff });
     await sendAll(Array.from({ length: 5 }, (_, i) => `late${i}`));
     const [message] = await once(worker, 'message');
     const clientPort = client.address().port;

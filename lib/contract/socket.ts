@@ -38,6 +38,18 @@ export abstract class ContractSocket<F extends SocketFamily = SocketFamily> exte
   abstract receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]>;
   /** @internal Closes the socket; pending calls reject `closed`. */
   abstract shut(): void;
+  /**
+   * As node:dgram's `ref()`: undoes `unref()`, so that the socket keeps the event loop alive
+   * while something waits on it (a recv, an iterator, active mode), and is never collected
+   * while open. Returns the socket.
+   */
+  abstract ref(): this;
+  /**
+   * As node:dgram's `unref()`: the process may exit while the socket is open and waited on,
+   * and a socket nothing waits on and nothing references may be collected (and closed).
+   * Returns the socket.
+   */
+  abstract unref(): this;
 
   /** `UDP.recv(socket, …)`: the next datagram (whole with `numBytes` 0, else at most that many bytes). */
   recv(numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<F>> {

@@ -53,6 +53,8 @@ export class DgramSocket extends ContractSocket<IpFamily> {
   #budget = TURN_BUDGET;
   #turnScheduled = false;
   #referenced = true;
+  /** The program called unref(): waiting does not keep the event loop alive. */
+  #unreferenced = false;
   #unrefScheduled = false;
   readonly #sends = new Set<PendingSend>();
   /** @internal bytes of sends node:dgram has not finished */
@@ -120,6 +122,20 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     return DgramUDP as unknown as Transport<ContractSocket<IpFamily>>;
   }
 
+  /** node:dgram's `ref()`: waiting on the socket keeps the event loop alive again (the default). */
+  ref(): this {
+    this.#unreferenced = false;
+    this.#updateRef();
+    return this;
+  }
+
+  /** node:dgram's `unref()`: the process may exit while the socket waits. */
+  unref(): this {
+    this.#unreferenced = true;
+    this.#updateRef();
+    return this;
+  }
+
   /** @internal Throws `closed` once closed. */
   assertOpen(operation: string): void {
     if (this.#closed) throw closedError(operation);
@@ -130,7 +146,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
    * the native transport's do. Letting go waits a microtask: the caller usually waits again at once.
    */
   #updateRef(): void {
-    const wanted = this.#waiters.length > 0 || this.#active !== false;
+    const wanted = (this.#waiters.length > 0 || this.#active !== false) && !this.#unreferenced;
     if (wanted === this.#referenced || this.#closed) return;
     if (wanted) {
       this.#referenced = true;
@@ -139,7 +155,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
       this.#unrefScheduled = true;
       queueMicrotask(() => {
         this.#unrefScheduled = false;
-        if (this.#waiters.length > 0 || this.#active !== false || !this.#referenced || this.#closed) return;
+        if (((this.#waiters.length > 0 || this.#active !== false) && !this.#unreferenced) || !this.#referenced || this.#closed) return;
         this.#referenced = false;
         this.dgram.unref();
       });

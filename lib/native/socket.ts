@@ -169,9 +169,14 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     };
   }
 
-  /** The first name of `handoff`. */
-  get ref(): SocketRef {
-    return this.handoff;
+  ref(): this {
+    this.native.keepAlive(true);
+    return this;
+  }
+
+  unref(): this {
+    this.native.keepAlive(false);
+    return this;
   }
 
   get active(): Active {

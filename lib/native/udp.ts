@@ -299,8 +299,10 @@ function readRef(ref: unknown): RefFields | undefined {
 }
 
 function adopt(ref: SocketRef): Socket {
+  // socket.ref was the token's first name; it is node:dgram's ref() now.
+  if (typeof ref === 'function') throw badarg('adopt', 'that is the socket\'s ref() method: pass socket.handoff');
   const fields = readRef(ref);
-  if (fields === undefined) throw badarg('adopt', `not a socket ref: ${show(ref)}`);
+  if (fields === undefined) throw badarg('adopt', `not a socket handoff: ${show(ref)}`);
   const native = new binding.NativeSocket();
   const result = native.adopt(fields.id);
   if (result !== ADOPTED) throw ADOPT_ERRORS[result]();

@@ -102,16 +102,16 @@ async function prepare(code, where, dir) {
   const scope = {};
   const cleanup = [];
   if (where === 'worker') {
-    if (uses('mainRef')) scope.mainRef = open().ref;
+    if (uses('mainRef')) scope.mainRef = open().handoff;
     if (uses('closedRef')) {
       const socket = open();
       UDP.close(socket);
-      scope.closedRef = socket.ref;
+      scope.closedRef = socket.handoff;
     }
     if (uses('givenRef')) {
       const socket = open();
       UDP.controllingProcess(socket, worker);
-      scope.givenRef = socket.ref;
+      scope.givenRef = socket.handoff;
     }
     return { scope, sockets, cleanup, foreign: true };
   }
@@ -132,7 +132,7 @@ async function prepare(code, where, dir) {
   if (uses('foreignSock')) {
     const socket = open();
     UDP.controllingProcess(socket, worker);
-    await ask('adopt', { ref: socket.ref });
+    await ask('adopt', { ref: socket.handoff });
     scope.foreignSock = socket;
     foreign = true;
   }

@@ -20,7 +20,7 @@ const ops = {
     const socket = UDP.open(0, { ip: 'loopback' });
     ours.push(socket);
     UDP.controllingProcess(socket, 0);
-    return { ref: socket.ref };
+    return { ref: socket.handoff };
   },
   // Run one case's code in this thread; `scope` holds the structured-cloneable fixtures.
   async run({ code, scope, limit }) {

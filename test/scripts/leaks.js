@@ -60,16 +60,20 @@ const checks = {
     const after = process.memoryUsage();
     return { received, heapGrowth: after.heapUsed - before.heapUsed, externalGrowth: after.external - before.external, rssGrowth: after.rss - before.rss };
   },
+  // An unref'd socket nothing waits on and nothing references is collected, and closed; a
+  // referenced one (the default) is not, as a node:dgram socket is not.
   async garbageCollected() {
-    let fd;
+    const fds = {};
     (() => {
-      const socket = UDP.open(0, { ip: 'loopback' });
-      fd = socket.fd;
+      fds.unreferenced = UDP.open(0, { ip: 'loopback' }).unref().fd;
+      fds.referenced = UDP.open(0, { ip: 'loopback' }).fd;
+      fds.reReferenced = UDP.open(0, { ip: 'loopback' }).unref().ref().fd;
     })();
-    const open = () => fs.existsSync(`/proc/self/fd/${fd}`);
-    const before = open();
-    for (let i = 0; i < 10 && open(); i++) await collect();
-    return { before, after: open() };
+    const open = (fd) => fs.existsSync(`/proc/self/fd/${fd}`);
+    const before = Object.values(fds).every(open);
+    for (let i = 0; i < 10 && open(fds.unreferenced); i++) await collect();
+    await collect();
+    return { before, unreferenced: open(fds.unreferenced), referenced: open(fds.referenced), reReferenced: open(fds.reReferenced) };
   },
 };
 
