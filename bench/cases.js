@@ -4,8 +4,9 @@
 //   node bench/cases.js send IMPL PORT SECONDS SIZE      prints what it sent
 //   node bench/cases.js ping IMPL PORT COUNT SIZE        prints round-trip percentiles
 // IMPL names the implementation and the call (see IMPLS below). Every line on stdout is JSON;
-// a failure is {"error": "..."} and exit code 1. CPU is this process's (process.cpuUsage),
-// from the first datagram on for receivers and over the whole loop for senders.
+// a failure is {"error": "..."} and exit code 1. CPU is this process's (process.cpuUsage):
+// for receivers from WARMUP_MS after the first datagram (what the JIT compiles then is not the
+// steady state; udpbench.c's receivers skip the same), over the whole loop for senders.
 'use strict';
 const dgram = require('node:dgram');
 const path = require('node:path');
@@ -16,6 +17,8 @@ const RCVBUF = 4 << 20;
 /** How many datagrams go in one recvBatch / sendBatch / in flight for raw dgram. */
 const BATCH = 64;
 const LOOPBACK = '127.0.0.1';
+/** Receivers count CPU, datagrams and latency from this long after their first datagram. */
+const WARMUP_MS = 250;
 
 function cpuSince(start) {
   const used = process.cpuUsage(start);
@@ -52,6 +55,8 @@ class Latency {
   static COARSE_US = 100;
   buckets = new Float64Array(Latency.FINE + Latency.COARSE + 1);
   count = 0;
+  /** Past the warm-up: samples count. */
+  on = false;
 
   /** The clock the sender stamps with (libuv's hrtime is CLOCK_MONOTONIC), in ns. */
   static now() {
@@ -60,7 +65,7 @@ class Latency {
 
   /** The datagram at `bytes[offset…offset+length)` was read at `now`. */
   add(bytes, offset, length, now) {
-    if (length < 8) return;
+    if (length < 8 || !this.on) return;
     const stamp = bytes.readUInt32LE(offset) + bytes.readUInt32LE(offset + 4) * 4294967296;
     const us = Math.max(0, Math.floor((now - stamp) / 1000));
     const bucket = us < Latency.FINE ? us : Math.min(Latency.FINE + Math.floor((us - Latency.FINE) / Latency.COARSE_US), Latency.FINE + Latency.COARSE);
@@ -126,7 +131,6 @@ async function floorReceive(idle, pollMs, arrived, quiet, latency) {
   say({ port: UDP.sockname(socket).port });
   const { native } = socket;
   const { meta } = shared;
-  let calls = 0;
   let timer;
   const watch = (events, busy) => {
     native.watchCells[WATCH_EVENTS] = events;
@@ -138,7 +142,6 @@ async function floorReceive(idle, pollMs, arrived, quiet, latency) {
     for (;;) {
       const bytes = native.recv(BATCH);
       if (typeof bytes === 'number') return gathered;
-      calls++;
       const now = Latency.now();
       const count = meta[META_COUNT];
       let size = 0;
@@ -170,30 +173,44 @@ async function floorReceive(idle, pollMs, arrived, quiet, latency) {
   watch(0, false);
   const { kernel } = UDP.getstat(socket);
   UDP.close(socket);
-  return { calls, drops: kernel.drops };
+  return { drops: kernel.drops };
 }
 
 async function receive(impl, idleSeconds, window) {
   const idle = idleSeconds * 1000;
   let received = 0;
+  let total = 0;
+  let totalBytes = 0;
   let bytes = 0;
   let calls = 0;
+  let started = 0;
   let first = 0;
   let last = 0;
   let cpu;
   const latency = new Latency();
+  // Every read (a call, or a datagram event) is counted in `total`; CPU, `received`, `calls`
+  // and latency from WARMUP_MS on.
   const arrived = (count, size) => {
+    const now = performance.now();
+    total += count;
+    totalBytes += size;
+    last = now;
+    if (started === 0) started = now;
     if (first === 0) {
-      first = performance.now();
+      if (now - started < WARMUP_MS) return;
+      first = now;
       cpu = process.cpuUsage();
+      latency.on = true;
+      return;
     }
-    last = performance.now();
+    calls++;
     received += count;
     bytes += size;
   };
-  const quiet = () => ({ first, last });
+  const quiet = () => ({ first: started, last });
   const report = (extra = {}) => say({
-    received, bytes, calls, seconds: (last - first) / 1000, cpu: first ? cpuSince(cpu) : 0, ...latency.summary(), ...extra,
+    received, total, bytes, totalBytes, calls, seconds: first ? (last - first) / 1000 : 0, cpu: first ? cpuSince(cpu) : 0,
+    system: first ? process.cpuUsage(cpu).system / 1e6 : 0, ...latency.summary(), ...extra,
   });
 
   if (impl === 'dgram-raw') {
@@ -208,13 +225,11 @@ async function receive(impl, idleSeconds, window) {
       arrived(1, message.length);
     });
     await untilQuiet(idle, quiet);
-    calls = received;
     socket.close();
     return report();
   }
   if (impl === 'udp-floor' || impl === 'udp-floor-polled') {
     const counted = await floorReceive(idle, impl === 'udp-floor' ? 0 : window, arrived, quiet, latency);
-    calls = counted.calls;
     return report({ drops: counted.drops });
   }
 
@@ -233,7 +248,6 @@ async function receive(impl, idleSeconds, window) {
     try {
       if (into) {
         const count = await T.recvInto(socket, arena, timeout);
-        calls++;
         const now = Latency.now();
         let size = 0;
         for (let i = 0; i < count; i++) {
@@ -244,7 +258,6 @@ async function receive(impl, idleSeconds, window) {
         arrived(count, size);
       } else if (batch) {
         const records = await T.recvBatch(socket, polled ? POLLED_BATCH : BATCH, timeout);
-        calls++;
         // One arrival per batch: the clock is read per call, as the C receivers do.
         const now = Latency.now();
         let count = 0;
@@ -260,7 +273,6 @@ async function receive(impl, idleSeconds, window) {
         if (polled && records.length > 1) await sleep(window);
       } else {
         const record = await T.recv(socket, 0, timeout);
-        calls++;
         latency.add(record.data, 0, record.data.length, Latency.now());
         arrived(1, record.data.length);
       }

@@ -178,7 +178,9 @@ function start(command, args) {
     children.delete(child);
     wake();
   });
-  const name = `${path.basename(command) === path.basename(process.execPath) ? 'node cases.js' : path.basename(command)} ${args.slice(0, 2).join(' ')}`;
+  // Named as what runs, not as the taskset in front of it.
+  const [program, shown] = command === 'taskset' ? [args[2], args.slice(3)] : [command, args];
+  const name = `${path.basename(program) === path.basename(process.execPath) ? 'node cases.js' : path.basename(program)} ${shown.slice(program === process.execPath ? 1 : 0).slice(0, 2).join(' ')}`;
   return {
     child,
     next(ms) {
@@ -214,8 +216,18 @@ function start(command, args) {
   };
 }
 
-const c = (...args) => start(udpbench, args);
-const node = (...args) => start(process.execPath, [casesScript, ...args]);
+/**
+ * The two CPUs a case runs on, as ../shared/notes/receive-limits.md measured: the measured
+ * side on MEASURED, its load generator or peer on LOAD, each pinned there (taskset), so that
+ * the scheduler never puts the measured process behind a spinning sender. Unpinned where
+ * there are fewer than two CPUs or no taskset.
+ */
+const MEASURED = 0;
+const LOAD = 1;
+const PIN = os.cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const pinned = (cpu, command, args) => (PIN ? start('taskset', ['-c', String(cpu), command, ...args]) : start(command, args));
+const c = (cpu, ...args) => pinned(cpu, udpbench, args);
+const node = (cpu, ...args) => pinned(cpu, process.execPath, [casesScript, ...args]);
 
 // ----------------------------------------------------------------------------------------
 // The cases
@@ -227,11 +239,11 @@ const node = (...args) => start(process.execPath, [casesScript, ...args]);
  */
 async function receiveCase(row, options, spawned, { paced = false } = {}) {
   const [command, ...args] = row.receiver ? row.receiver(options) : [row.kind === 'c' ? 'sink' : row.id];
-  const receiver = spawned(row.kind === 'c' ? c(command, FIRST_WAIT_S, ...args) : node('receive', command, FIRST_WAIT_S, ...args));
+  const receiver = spawned(row.kind === 'c' ? c(MEASURED, command, FIRST_WAIT_S, ...args) : node(MEASURED, 'receive', command, FIRST_WAIT_S, ...args));
   const { port } = await receiver.next(20000);
   const count = Math.round(options.duration * 5e6); // more than one core sends: the duration decides
-  const flood = spawned(paced ? c('pace', port, options.duration, options.size, options.rate)
-    : c('flood', port, options.duration, options.size, count));
+  const flood = spawned(paced ? c(LOAD, 'pace', port, options.duration, options.size, options.rate)
+    : c(LOAD, 'flood', port, options.duration, options.size, count));
   const offered = await flood.next(options.duration * 1000 + 15000);
   const got = await receiver.next(FIRST_WAIT_S * 1000 + 15000);
   if (got.received === 0) throw new Unavailable('nothing was received');
@@ -242,9 +254,10 @@ async function receiveCase(row, options, spawned, { paced = false } = {}) {
     received: got.received,
     pps: got.received / Math.max(got.seconds, 1e-9),
     cpuNs: (got.cpu / got.received) * 1e9,
+    systemNs: (got.system / got.received) * 1e9,
     cpuSeconds: got.cpu,
     busy: got.cpu / Math.max(got.seconds, 1e-9),
-    loss: Math.max(0, 1 - got.received / offered.sent),
+    loss: Math.max(0, 1 - got.total / offered.sent),
     perCall: got.calls ? got.received / got.calls : undefined,
     latencyP50: latency(got.p50),
     latencyP99: latency(got.p99),
@@ -254,11 +267,11 @@ async function receiveCase(row, options, spawned, { paced = false } = {}) {
 
 /** Send: as fast as the implementation allows, to a C recvmmsg sink. */
 async function sendCase(row, options, spawned) {
-  const sink = spawned(c('sink', FIRST_WAIT_S));
+  const sink = spawned(c(LOAD, 'sink', FIRST_WAIT_S));
   const { port } = await sink.next(20000);
-  const sender = spawned(row.id === 'c' ? c('send', port, options.duration, options.size)
-    : row.id === 'c-gso' ? c('sendgso', port, options.duration, options.size)
-      : node('send', row.id, port, options.duration, options.size));
+  const sender = spawned(row.id === 'c' ? c(MEASURED, 'send', port, options.duration, options.size)
+    : row.id === 'c-gso' ? c(MEASURED, 'sendgso', port, options.duration, options.size)
+      : node(MEASURED, 'send', row.id, port, options.duration, options.size));
   const sent = await sender.next(options.duration * 1000 + 30000);
   const got = await sink.next(FIRST_WAIT_S * 1000 + 15000);
   return {
@@ -272,9 +285,9 @@ async function sendCase(row, options, spawned) {
 
 /** Echo: sequential round trips to a C echo in another process. */
 async function echoCase(row, options, spawned) {
-  const echo = spawned(c('echo'));
+  const echo = spawned(c(LOAD, 'echo'));
   const { port } = await echo.next(20000);
-  const client = spawned(row.id === 'c' ? c('ping', port, options.pings, options.size) : node('ping', row.id, port, options.pings, options.size));
+  const client = spawned(row.id === 'c' ? c(MEASURED, 'ping', port, options.pings, options.size) : node(MEASURED, 'ping', row.id, port, options.pings, options.size));
   const result = await client.next(60000);
   echo.kill();
   return { p50: result.p50, p99: result.p99, count: result.count };
@@ -282,9 +295,9 @@ async function echoCase(row, options, spawned) {
 
 /** GSO: UDP_SEGMENT sends of 1400-byte segments to a C sink with UDP_GRO. */
 async function gsoCase(row, options, spawned) {
-  const sink = spawned(c('sink', FIRST_WAIT_S, 'gro'));
+  const sink = spawned(c(LOAD, 'sink', FIRST_WAIT_S, 'gro'));
   const { port } = await sink.next(20000);
-  const sender = spawned(row.id === 'c' ? c('gso', port, options.duration, SEGMENT) : node('send', row.id, port, options.duration, SEGMENT));
+  const sender = spawned(row.id === 'c' ? c(MEASURED, 'gso', port, options.duration, SEGMENT) : node(MEASURED, 'send', row.id, port, options.duration, SEGMENT));
   const sent = await sender.next(options.duration * 1000 + 30000);
   const got = await sink.next(FIRST_WAIT_S * 1000 + 15000);
   return {
@@ -298,9 +311,9 @@ async function gsoCase(row, options, spawned) {
 
 /** GRO: a C UDP_SEGMENT flood into a receiver with UDP_GRO on. */
 async function groCase(row, options, spawned) {
-  const receiver = spawned(row.id === 'c' ? c('sink', FIRST_WAIT_S, 'gro') : node('receive', row.id, FIRST_WAIT_S));
+  const receiver = spawned(row.id === 'c' ? c(MEASURED, 'sink', FIRST_WAIT_S, 'gro') : node(MEASURED, 'receive', row.id, FIRST_WAIT_S));
   const { port } = await receiver.next(20000);
-  const flood = spawned(c('gso', port, options.duration, SEGMENT));
+  const flood = spawned(c(LOAD, 'gso', port, options.duration, SEGMENT));
   const sent = await flood.next(options.duration * 1000 + 15000);
   const got = await receiver.next(FIRST_WAIT_S * 1000 + 15000);
   if (got.bytes === 0) throw new Unavailable('nothing was received');
@@ -309,7 +322,7 @@ async function groCase(row, options, spawned) {
     offeredGbps: (sent.bytes * 8) / sent.seconds / 1e9,
     cpuPerGB: got.cpu / (got.bytes / 1e9),
     cpuSeconds: got.cpu,
-    loss: Math.max(0, 1 - got.bytes / sent.bytes),
+    loss: Math.max(0, 1 - got.totalBytes / sent.bytes),
   };
 }
 

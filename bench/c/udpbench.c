@@ -18,7 +18,9 @@
 //   udpbench gso PORT SECONDS SEGMENT         UDP_SEGMENT sends of as many SEGMENT-byte segments as fit in 64 KiB
 //   udpbench sendgso PORT SECONDS SIZE        like gso, at most 64 segments per send: what UDP.sendBatch does
 //                                             with 64 equal messages to one destination
-// Each prints one JSON line when done (sink and echo print {"port"} first). CPU is getrusage(SELF).
+// Each prints one JSON line when done (sink and echo print {"port"} first). CPU is getrusage(SELF);
+// receivers count CPU, datagrams and latency from WARMUP_S after their first datagram (as
+// bench/cases.js's do, whose JIT is still compiling then), and every datagram in "total".
 // The flood and pace senders write CLOCK_MONOTONIC nanoseconds into the first 8 bytes of each
 // datagram (little-endian, when SIZE >= 8); receivers report one-way latency percentiles from it
 // (p50/p99/p999, µs): the time from the send to the read that returned the datagram.
@@ -46,6 +48,7 @@
 #endif
 
 enum { BATCH = 64, SLOT = 65536 };
+static const double WARMUP_S = 0.25;
 
 static double now(void) {
   struct timespec t;
@@ -88,6 +91,13 @@ static double cpu_seconds(void) {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+// The part of cpu_seconds() spent in the kernel.
+static double system_seconds(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
 static void fail(const char* what) {
@@ -178,8 +188,8 @@ static int sink(double idle, int gro, double period, long hold_us) {
   static struct sockaddr_storage senders[BATCH];
   struct mmsghdr messages[BATCH];
   struct iovec iov[BATCH];
-  long datagrams = 0, bytes = 0, calls = 0, wakeups = 0;
-  double first = 0, last = 0, cpu = 0;
+  long datagrams = 0, total = 0, bytes = 0, total_bytes = 0, calls = 0, wakeups = 0;
+  double started = 0, first = 0, last = 0, cpu = 0, system = 0;
   int drained = 1;
   long gathered = 0;  // datagrams read since the last wait
   for (;;) {
@@ -189,7 +199,7 @@ static int sink(double idle, int gro, double period, long hold_us) {
         nanosleep(&pause, NULL);
       } else {
         struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, first == 0 ? (int)(idle * 1000) : 1000) <= 0) break;
+        if (poll(&p, 1, started == 0 ? (int)(idle * 1000) : 1000) <= 0) break;
         if (timer >= 0 && drained) {
           struct itimerspec when = {.it_value = {hold_us / 1000000, (hold_us % 1000000) * 1000}};
           uint64_t expirations;
@@ -209,20 +219,27 @@ static int sink(double idle, int gro, double period, long hold_us) {
     drained = n < BATCH;
     if (n <= 0) continue;
     gathered += n;
-    calls++;
-    if (first == 0) {
-      first = now();
-      cpu = cpu_seconds();
-    }
     last = now();
+    if (started == 0) started = last;
+    int measuring = first != 0;
+    if (!measuring && last - started >= WARMUP_S) {
+      first = last;
+      cpu = cpu_seconds();
+      system = system_seconds();
+    }
+    if (measuring) calls++;
     uint64_t read_at = now_ns();
     for (int i = 0; i < n; i++) {
-      bytes += messages[i].msg_len;
       int segment = 0;
       for (struct cmsghdr* c = CMSG_FIRSTHDR(&messages[i].msg_hdr); c; c = CMSG_NXTHDR(&messages[i].msg_hdr, c)) {
         if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) memcpy(&segment, CMSG_DATA(c), sizeof segment);
       }
-      datagrams += segment > 0 ? (messages[i].msg_len + segment - 1) / segment : 1;
+      long count = segment > 0 ? (messages[i].msg_len + segment - 1) / segment : 1;
+      total += count;
+      total_bytes += messages[i].msg_len;
+      if (!measuring) continue;
+      datagrams += count;
+      bytes += messages[i].msg_len;
       if (!gro && messages[i].msg_len >= 8) {
         uint64_t stamp;
         memcpy(&stamp, buffers[i], sizeof stamp);
@@ -230,9 +247,10 @@ static int sink(double idle, int gro, double period, long hold_us) {
       }
     }
   }
-  printf("{\"received\":%ld,\"bytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"calls\":%ld,\"wakeups\":%ld,"
-         "\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f}\n",
-         datagrams, bytes, last - first, first == 0 ? 0 : cpu_seconds() - cpu, calls, wakeups, latency_quantile(0.5),
+  printf("{\"received\":%ld,\"total\":%ld,\"bytes\":%ld,\"totalBytes\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"system\":%.6f,"
+         "\"calls\":%ld,\"wakeups\":%ld,\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f}\n",
+         datagrams, total, bytes, total_bytes, first == 0 ? 0 : last - first, first == 0 ? 0 : cpu_seconds() - cpu,
+         first == 0 ? 0 : system_seconds() - system, calls, wakeups, latency_quantile(0.5),
          latency_quantile(0.99), latency_quantile(0.999));
   return 0;
 }

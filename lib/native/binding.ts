@@ -5,6 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import type { Piece } from '../contract/iodata';
+import * as counters from '../contract/counters';
 import { loadAddon } from './load';
 import * as protocol from './protocol';
 
@@ -86,7 +87,10 @@ interface Shared {
   kernelStats: Float64Array;
 }
 
-export const binding = loadAddon(protocol) as Binding;
+// inet's counters (socket.h Counter) are the boundary's too, kept in contract/counters.ts for both
+// transports. (Not re-exported from protocol.ts: getters there would make its exports object a
+// dictionary, and every constant read on the hot paths a lookup.)
+export const binding = loadAddon({ ...protocol, ...counters }) as Binding;
 
 function dispatch(this: NativeSocket, events: number, errno: number): void {
   this.socket?.onReady(events, errno);

@@ -120,8 +120,6 @@ export const SEND_PKTINFO_ADDRESS = 1 << 4;
 export const SEND_PKTINFO_IFINDEX = 1 << 5;
 export const SEND_SEGMENT_SIZE = 1 << 6;
 
-/** inet's counters in a socket's Float64Array (socket.h Counter), kept by both transports. */
-export { RECV_OCT, RECV_CNT, RECV_MAX, RECV_AVG, RECV_DVI, SEND_OCT, SEND_CNT, SEND_MAX, SEND_AVG, COUNTER_COUNT } from '../contract/counters';
 
 /** libuv's readiness events, as `watch` takes them. */
 export const READABLE = 1;
