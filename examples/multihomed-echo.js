@@ -19,9 +19,11 @@ function startEchoServer(port = 0) {
         throw error;
       }
       const { address, port: from, data, ancillary } = datagram;
-      // With pktinfo, recvttl and recvtos on, the kernel describes every datagram.
+      // With pktinfo, recvttl and recvtos on, the kernel describes every datagram. pktinfo
+      // goes back as it came: its addresses become the reply's source, its ifindex the
+      // interface the reply leaves by.
       if (!ancillary?.pktinfo) continue;
-      const reply = { pktinfo: { address: ancillary.pktinfo.address }, ttl: ancillary.ttl, tos: ancillary.tos };
+      const reply = { pktinfo: ancillary.pktinfo, ttl: ancillary.ttl, tos: ancillary.tos };
       await UDP.send(socket, address, from, reply, data);
     }
   })();
