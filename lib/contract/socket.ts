@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { TransportError } from '../errors';
 import type {
-  BatchMessage, Destination, IOData, OptionName, RecvData, SendAncillary, SocketFamily, SocketInfoOf, SocketOptions,
+  Active, BatchMessage, Destination, IOData, OptionName, RecvData, SendAncillary, SocketFamily, SocketInfoOf, SocketOptions,
   SocketStats, Timeout, Transport,
 } from '../types';
 import type { Worker } from 'node:worker_threads';
@@ -38,6 +38,19 @@ export abstract class ContractSocket<F extends SocketFamily = SocketFamily> exte
   abstract receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]>;
   /** @internal Closes the socket; pending calls reject `closed`. */
   abstract shut(): void;
+
+  /**
+   * @internal inet's active option set on a socket in mode `current`: a count N adds to the
+   * count left, and one that ends at 0 or below is passive, which 'udp_passive' announces on
+   * the next tick.
+   */
+  protected nextActive(current: Active, value: Active): Active {
+    if (typeof value !== 'number') return value;
+    const count = (typeof current === 'number' ? current : 0) + value;
+    if (count > 0) return count;
+    process.nextTick(() => this.emit('udp_passive', this));
+    return false;
+  }
   /**
    * As node:dgram's `ref()`: undoes `unref()`, so that the socket keeps the event loop alive
    * while something waits on it (a recv, an iterator, active mode), and is never collected

@@ -284,13 +284,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
 
   /** @internal inet's active option: true, 'once', N (added to the count), or false. */
   setActive(value: Active): void {
-    if (typeof value === 'number') {
-      const count = (typeof this.#active === 'number' ? this.#active : 0) + value;
-      this.#active = count > 0 ? count : false;
-      if (count <= 0) process.nextTick(() => this.emit('udp_passive', this));
-    } else {
-      this.#active = value;
-    }
+    this.#active = this.nextActive(this.#active, value);
     if (this.#active !== false) {
       this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
       // What the queue already holds is emitted a turn later, after the caller set up its listeners.

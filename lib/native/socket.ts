@@ -346,13 +346,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
 
   /** @internal inet's active option: true, 'once', N (added to the count), or false. */
   setActive(value: Active): void {
-    if (typeof value === 'number') {
-      const count = (typeof this.#active === 'number' ? this.#active : 0) + value;
-      this.#active = count > 0 ? count : false;
-      if (count <= 0) process.nextTick(() => this.emit('udp_passive', this));
-    } else {
-      this.#active = value;
-    }
+    this.#active = this.nextActive(this.#active, value);
     if (this.#active === false) return this.#updateWatch();
     this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
     if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
