@@ -1,4 +1,6 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
@@ -175,6 +177,28 @@ describe('send side, to a Python receiver', () => {
     const wildcard6 = listen({ ip: '::', family: 'inet6' });
     await UDP.send(wildcard6.socket, '::1', v6.port, { pktinfo: { address: '::1', ifindex: 1 } }, 'from one');
     expect(await v6.next()).toMatchObject({ data: 'from one', from: '::1', port: wildcard6.port });
+  });
+
+  test.each(['127.0.0.2', '127.0.0.3'])('the pktinfo object recv returned, specDst and all, sends back unchanged: a node:dgram client asking %s hears that address answer', async (asked) => {
+    const server = listen({ ip: 'any', pktinfo: true });
+    const client = dgram.createSocket('udp4');
+    try {
+      client.bind(0, '127.0.0.1');
+      await once(client, 'listening');
+      const reply = once(client, 'message');
+      client.send('who answers?', server.port, asked);
+      const received = await UDP.recv(server.socket, 0, 2000);
+      const pktinfo = received.ancillary!.pktinfo!;
+      expect(pktinfo).toEqual({ address: asked, specDst: asked, ifindex: 1 });
+      const before = structuredClone(pktinfo);
+      await UDP.send(server.socket, received.address as string, received.port, { pktinfo }, 'this one');
+      const [data, from] = await reply;
+      expect({ data: String(data), address: from.address, port: from.port }).toEqual({ data: 'this one', address: asked, port: server.port });
+      // Passed back as it was, and left as it was.
+      expect(pktinfo).toEqual(before);
+    } finally {
+      client.close();
+    }
   });
 
   test('segmentSize splits one send into datagrams in the kernel (GSO)', async () => {
