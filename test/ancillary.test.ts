@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
-import { UDP, type Socket } from '../lib';
+import { RecvArena, UDP, type Socket } from '../lib';
 import { closeAll, expectRejects, portOf } from './helpers/sockets';
 import { DGRAM, eachTransport } from './helpers/transports';
 
@@ -114,6 +114,27 @@ describe('receive side, from a Python sender', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
     await UDP.send(sender, '127.0.0.1', port, 'after the flood');
     expect((await UDP.recv(socket, 0, 2000)).ancillary).toEqual({ dropped: kernelDrops });
+  });
+
+  test('with rxq_ovfl on and nothing dropped yet, dropped is 0 (the kernel attaches no count until it drops one): recv, recvBatch, recvInto, after setopts; off again, no ancillary', async () => {
+    const { socket, port } = listen({ ip: 'loopback', rxq_ovfl: true });
+    await pySend('inet', '127.0.0.1', port, 'one');
+    expect((await UDP.recv(socket, 0, 2000)).ancillary).toStrictEqual({ dropped: 0 });
+    await pySend('inet', '127.0.0.1', port, 'two');
+    expect((await UDP.recvBatch(socket, 8, 2000)).map((datagram) => datagram.ancillary)).toStrictEqual([{ dropped: 0 }]);
+    await pySend('inet', '127.0.0.1', port, 'three');
+    const arena = new RecvArena({ slots: 4, slotSize: 64 });
+    expect(await UDP.recvInto(socket, arena, 2000)).toBe(1);
+    expect(arena.ancillary(0)).toStrictEqual({ dropped: 0 });
+
+    UDP.setopts(socket, { rxq_ovfl: false });
+    await pySend('inet', '127.0.0.1', port, 'four');
+    expect((await UDP.recv(socket, 0, 2000)).ancillary).toBeUndefined();
+
+    const later = listen({ ip: 'loopback', recvttl: true });
+    UDP.setopts(later.socket, { rxq_ovfl: true });
+    await pySend('inet', '127.0.0.1', later.port, 'five');
+    expect((await UDP.recv(later.socket, 0, 2000)).ancillary).toStrictEqual({ ttl: 64, dropped: 0 });
   });
 
   test('GRO: a segmented send arrives as one buffer with its segment size, or split without gro', async () => {

@@ -113,8 +113,8 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   #retryTimer?: NodeJS.Timeout;
   /** @internal the receive-side ancillary options that are on */
   readonly receiveOptions = new Set<string>();
-  /** @internal a receive-side ancillary option is on */
-  ancillary = false;
+  /** @internal what the receive-side ancillary options that are on make datagrams report (records.ts `receiving`); 0: none is on */
+  ancillary = 0;
   /** @internal inet's read_packets: datagrams read per system call */
   readPackets = 32;
   /** @internal the `coalesce` option, which the native side applies */

@@ -25,7 +25,7 @@ import {
   STAT_DROPS, STAT_FWD_ALLOC, STAT_OPTMEM, STAT_RCVBUF, STAT_RMEM_ALLOC, STAT_RX_QUEUE, STAT_SNDBUF, STAT_TX_QUEUE,
   STAT_WMEM_ALLOC, STAT_WMEM_QUEUED, STATUS_ENTRY, STATUS_ERRNO,
 } from './protocol';
-import { readErrorEntry, splitSegments } from './records';
+import { readErrorEntry, receiving, splitSegments } from './records';
 import { CHECK_RECORD, Socket, nativeError, readError, type OutgoingBatch } from './socket';
 
 const { sendRecords, status, kernelStats } = shared;
@@ -52,7 +52,7 @@ function applyOptions(socket: Socket, planned: PlannedOptions, operation: string
   for (const [name, value] of planned.applied) {
     if (RECEIVE_ANCILLARY_OPTIONS.has(name)) socket.receiveOptions[value ? 'add' : 'delete'](name);
   }
-  socket.ancillary = socket.receiveOptions.size > 0;
+  socket.ancillary = receiving(socket.receiveOptions);
   for (const [name, value] of planned.facade) FACADE_OPTIONS[name].set(socket, value);
 }
 
@@ -314,7 +314,7 @@ function adopt(ref: SocketRef): Socket {
     const row = ROWS.get(name)!;
     if (siteOf(OPTION_ROWS[row], socket.family)[0] >= 0 && native.getopt(row) === 1) socket.receiveOptions.add(name);
   }
-  socket.ancillary = socket.receiveOptions.size > 0;
+  socket.ancillary = receiving(socket.receiveOptions);
   // In the mode it was handed over in: it emits from the first datagram here on.
   if (fields.active !== undefined && fields.active !== false) socket.setActive(fields.active as Active);
   return socket;
