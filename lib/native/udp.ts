@@ -219,8 +219,11 @@ function controllingProcess(socket: Socket, owner: Worker | number): void {
   const worker = owner instanceof Worker ? owner : undefined;
   const target = checkOwner(owner, worker !== undefined, worker ? worker.threadId : owner);
   if (target === threadId) return;
+  // A live thread that has not loaded the addon is known by its Worker only: Node has no way to
+  // tell its threadId from a typo, and a socket handed to no one would stay open unowned.
   if (!socket.handOver(target, worker !== undefined)) {
-    throw badarg('controllingProcess', `thread ${target} is unknown or has exited`);
+    throw badarg('controllingProcess', `thread ${target} has not loaded abyss-transport, or has exited: ` +
+      'pass the Worker object, or wait until the worker has loaded abyss-transport');
   }
   if (worker) handedTo(worker).add(socket);
 }
