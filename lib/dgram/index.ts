@@ -82,7 +82,7 @@ import { REFUSED_OPTIONS, refuse, setOnly } from '../contract/options';
 import { TransportError, badarg, enotsup, show, systemError } from '../errors';
 import type {
   BatchMessage, ErrorQueueEntry, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
-  SocketRef, SocketStats, Timeout, Transport,
+  SocketHandoff, SocketStats, Timeout, Transport,
 } from '../types';
 import { DGRAM_REUSEPORT, fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
 import { apply, plan, specOf } from './options';
@@ -402,8 +402,8 @@ export const DgramUDP = {
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
   // The native UDP's extras, so that either can stand behind the main entry's `UDP`.
-  adopt(ref: SocketRef): DgramSocket {
-    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (ref ${show(ref)})`);
+  adopt(handoff: SocketHandoff): DgramSocket {
+    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (handoff ${show(handoff)})`);
   },
   recvErrorQueue(socket: DgramSocket): ErrorQueueEntry | undefined {
     openSocket(socket, 'recvErrorQueue');

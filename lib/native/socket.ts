@@ -5,7 +5,7 @@ import type { RecvArena } from '../contract/arena';
 import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
 import { TransportError, badarg, closedError, notOwnerError, systemError } from '../errors';
-import type { Active, Coalesce, RecvData, SocketFamily, SocketRef, Transport } from '../types';
+import type { Active, Coalesce, RecvData, SocketFamily, SocketHandoff, Transport } from '../types';
 import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
 import {
   MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN,
@@ -85,7 +85,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    * the hot paths read this instead of asking the native side.
    */
   #shut = false;
-  #handedRef?: SocketRef;
+  #handedRef?: SocketHandoff;
   #queue: RecvData[] = [];
   #head = 0;
   readonly #waiters = new WaitLine(() => this.#updateWatch());
@@ -163,10 +163,14 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    * socket: structured-cloneable, it carries the datagrams this thread had already read and
    * the socket's active mode.
    */
-  get handoff(): SocketRef {
-    return this.#handedRef ?? {
-      abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets, coalesce: this.coalesce,
-    };
+  get handoff(): SocketHandoff {
+    return this.#handedRef ?? this.#handoff([]);
+  }
+
+  /** The hand-over token: the socket's id, what travels with it (`carry`, `active`) and its own options. */
+  #handoff(carry: RecvData[], active?: Active): SocketHandoff {
+    const fields = { abyssSocket: this.native.id, carry, buffer: this.buffer, readPackets: this.readPackets, active, coalesce: this.coalesce };
+    return fields as SocketHandoff;
   }
 
   ref(): this {
@@ -560,14 +564,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#watching = 0;
     this.#held = false;
     // The mode travels with the socket, as with inet's controlling_process.
-    this.#handedRef = {
-      abyssSocket: this.native.id,
-      carry: this.#queue.slice(this.#head),
-      buffer: this.buffer,
-      readPackets: this.readPackets,
-      active: this.#active,
-      coalesce: this.coalesce,
-    };
+    this.#handedRef = this.#handoff(this.#queue.slice(this.#head), this.#active);
     this.#active = false;
     this.#queue = [];
     this.#head = 0;

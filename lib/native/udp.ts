@@ -12,7 +12,7 @@ import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, closedError, notOwnerError, show, systemError } from '../errors';
 import type {
   Active, BatchMessage, Coalesce, ErrorQueueEntry, IpFamily, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketFamily,
-  SocketInfoOf, SocketOptions, SocketRef, SocketStats, Timeout, Transport,
+  SocketInfoOf, SocketOptions, SocketHandoff, SocketStats, Timeout, Transport,
 } from '../types';
 import { encodeAncillary } from './ancillary';
 import { AF_INET, AF_INET6, AF_UNIX, binding, shared } from './binding';
@@ -267,7 +267,7 @@ function carriedDatagram(value: unknown): RecvData | undefined {
 }
 
 const ADOPT_ERRORS: Record<number, () => TransportError> = {
-  [ADOPT_UNKNOWN]: () => badarg('adopt', 'no socket has that ref'),
+  [ADOPT_UNKNOWN]: () => badarg('adopt', 'no socket has that handoff'),
   [ADOPT_CLOSED]: () => new TransportError('closed', 'adopt: the socket is closed'),
   [ADOPT_NOT_HERE]: () => notOwnerError('adopt'),
   [ADOPT_TAKEN]: () => badarg('adopt', 'the socket was already adopted by this thread'),
@@ -301,11 +301,11 @@ function readRef(ref: unknown): RefFields | undefined {
   return { id: id as number, carry: datagrams, buffer: buffer as number, readPackets: readPackets as number, active, coalesce: coalesced };
 }
 
-function adopt(ref: SocketRef): Socket {
+function adopt(handoff: SocketHandoff): Socket {
   // socket.ref was the token's first name; it is node:dgram's ref() now.
-  if (typeof ref === 'function') throw badarg('adopt', 'that is the socket\'s ref() method: pass socket.handoff');
-  const fields = readRef(ref);
-  if (fields === undefined) throw badarg('adopt', `not a socket handoff: ${show(ref)}`);
+  if (typeof handoff === 'function') throw badarg('adopt', 'that is the socket\'s ref() method: pass socket.handoff');
+  const fields = readRef(handoff);
+  if (fields === undefined) throw badarg('adopt', `not a socket handoff: ${show(handoff)}`);
   const native = new binding.NativeSocket();
   const result = native.adopt(fields.id);
   if (result !== ADOPTED) throw ADOPT_ERRORS[result]();
