@@ -5,6 +5,9 @@ import type { RecvArena } from './contract/arena';
  * An address as the seed's `address()` spells it: an IP literal (`'127.0.0.1'`, `'::1'`,
  * `'fe80::1%eth0'`), a unix datagram socket's path `{ local }`, `'unspec'` (a unix datagram
  * from an unnamed socket), or `{ undefined }` (an address of a family inet does not know).
+ *
+ * @example
+ * const senders: Address[] = ['127.0.0.1', '::1', { local: '/run/app.sock' }, 'unspec'];
  */
 export type Address = string | {
   /** The unix socket's path (a leading NUL names the abstract namespace). */
@@ -14,12 +17,28 @@ export type Address = string | {
   undefined: unknown;
 };
 
-/** A socket's address family: `'inet'` (IPv4), `'inet6'` (IPv6), or `'local'` (a unix datagram socket). */
+/**
+ * A socket's address family: `'inet'` (IPv4), `'inet6'` (IPv6), or `'local'` (a unix datagram
+ * socket). `listen`'s `family` option; `Socket<F>`'s type parameter.
+ *
+ * @example
+ * const family: SocketFamily = socket.family;
+ */
 export type SocketFamily = 'inet' | 'inet6' | 'local';
-/** The IP families: `'inet'` (IPv4) and `'inet6'` (IPv6). */
+/**
+ * The IP families: `'inet'` (IPv4) and `'inet6'` (IPv6).
+ *
+ * @example
+ * const socket: Socket<IpFamily> = UDP.listen(0);
+ */
 export type IpFamily = 'inet' | 'inet6';
 
-/** An IP endpoint, as `sockname` and `peername` give it for an IP socket (node:dgram's `AddressInfo`). */
+/**
+ * An IP endpoint, as `sockname` and `peername` give it for an IP socket (node:dgram's `AddressInfo`).
+ *
+ * @example
+ * const { address, family, port }: IpSocketInfo = UDP.sockname(UDP.listen(0)); // '0.0.0.0', 'IPv4', 41234
+ */
 export interface IpSocketInfo {
   /** The IP literal, `'127.0.0.1'` or `'::1'` (with `%scope` for a link-local IPv6 address). */
   address: string;
@@ -29,24 +48,52 @@ export interface IpSocketInfo {
   port: number;
 }
 
-/** A unix datagram socket's name. */
+/**
+ * A unix datagram socket's name.
+ *
+ * @example
+ * const { local } = UDP.sockname(UDP.listen(0, { ip: { local: '/tmp/app.sock' } })); // '/tmp/app.sock'
+ */
 export interface LocalSocketInfo {
   /** Its path: `''` when unnamed, a leading NUL (`'\0name'`) for an abstract name. */
   local: string;
 }
 
-/** Seed `socket_info()`: an IP endpoint, a unix path, or `'unspec'`. */
+/**
+ * Seed `socket_info()`: an IP endpoint, a unix path, or `'unspec'`.
+ *
+ * @example
+ * const info: SocketInfo = UDP.sockname(socket);
+ * if (typeof info === 'object' && 'port' in info) console.log(info.port);
+ */
 export type SocketInfo = IpSocketInfo | LocalSocketInfo | 'unspec';
 
-/** What `sockname`/`peername` give for a socket of family `F`. */
+/**
+ * What `sockname`/`peername` give for a socket of family `F`: {@link LocalSocketInfo} for
+ * `'local'`, {@link IpSocketInfo} otherwise.
+ *
+ * @example
+ * const { port }: SocketInfoOf<'inet'> = UDP.listen(0).sockname();
+ */
 export type SocketInfoOf<F extends SocketFamily> = F extends 'local' ? LocalSocketInfo : IpSocketInfo;
 
-/** Where a datagram received by a socket of family `F` came from: an IP literal, or a unix path (`'unspec'` when its sender had none). */
+/**
+ * Where a datagram received by a socket of family `F` came from: an IP literal, or a unix path
+ * (`'unspec'` when its sender had none). `RecvData<F>['address']`.
+ *
+ * @example
+ * const from: SenderOf<'inet'> = (await UDP.listen(5300).recv(0, 'infinity')).address; // a string
+ */
 export type SenderOf<F extends SocketFamily> = F extends 'local' ? LocalSocketInfo | 'unspec' : string;
 
 /**
  * How long a call may wait: milliseconds (≥ 0, fractions allowed), `Infinity`, or
  * `'infinity'` (the seed's spelling). 0 polls once: what is already there, or `timeout` at once.
+ * Anything else (negative, NaN, a string) is `badarg`.
+ *
+ * @example
+ * await UDP.recv(socket, 0, 250);        // a quarter second
+ * await UDP.recv(socket, 0, 'infinity'); // until a datagram comes or the socket closes
  */
 export type Timeout = number | 'infinity';
 
@@ -86,6 +133,10 @@ export interface PktInfo {
  * An extended error the kernel queued for the socket (`IP_RECVERR` / `IPV6_RECVERR`, the
  * `recverr` option), read with `UDP.recvErrorQueue`: an ICMP error a datagram provoked, or a
  * local one (`emsgsize` against the path MTU).
+ *
+ * @example
+ * const entry = UDP.recvErrorQueue(socket);
+ * if (entry) console.log(entry.ancillary.error.reason, entry.ancillary.error.offender?.address);
  */
 export interface ExtendedError {
   /** Where it came from (`SO_EE_ORIGIN_*`): `'local'`, `'icmp'`, `'icmp6'`, `'txstatus'`, `'zerocopy'`, `'txtime'`, or `'none'`. */
@@ -235,6 +286,9 @@ export interface RecvData<F extends SocketFamily = SocketFamily> {
  * A datagram read from the error queue (`MSG_ERRQUEUE`, see `UDP.recvErrorQueue`):
  * `address`/`port` are the destination of the datagram that failed, `data` its start, and
  * `ancillary.error` the error.
+ *
+ * @example
+ * const entry: ErrorQueueEntry | undefined = UDP.recvErrorQueue(socket);
  */
 export type ErrorQueueEntry = RecvData<IpFamily> & {
   /** The error, and whatever else the kernel attached. */
@@ -249,6 +303,10 @@ export type ErrorQueueEntry = RecvData<IpFamily> & {
  * `true` emits every datagram as a `'udp'` event; `'once'` emits one, then the socket is
  * passive again; a count N emits N (each `setopts` adds to the count left; -32768 to 32767,
  * 0 or less turns it passive) and then emits `'udp_passive'`.
+ *
+ * @example
+ * const socket = UDP.listen(5300, { active: 10 });
+ * socket.on('udp', handle).on('udp_passive', () => socket.setopts({ active: 10 }));
  */
 export type Active = boolean | 'once' | number;
 
@@ -304,7 +362,13 @@ export interface SocketHandoff {
   coalesce?: Coalesce | false;
 }
 
-/** @deprecated The hand-over token's first name: {@link SocketHandoff}. */
+/**
+ * The hand-over token's first name.
+ *
+ * @deprecated Use {@link SocketHandoff}.
+ * @example
+ * const handoff: SocketHandoff = socket.handoff; // not SocketRef
+ */
 export type SocketRef = SocketHandoff;
 
 /**
@@ -324,7 +388,12 @@ export interface RawOptionSet {
   /** The value's bytes, in the kernel's layout (at most 4096). */
   value: Uint8Array;
 }
-/** A kernel option to read by its numbers: `getopts(socket, [{ raw: { level, option, length } }])`. */
+/**
+ * A kernel option to read by its numbers: `getopts(socket, [{ raw: { level, option, length } }])`.
+ *
+ * @example
+ * const { raw } = UDP.getopts(socket, [{ raw: { level: 1, option: 12, length: 4 } }]); // SO_PRIORITY
+ */
 export interface RawOptionGet {
   /** The protocol level (`SOL_SOCKET` is 1). */
   level: number;
@@ -524,7 +593,8 @@ export interface SocketOptions {
    * IPv6 sockets: `true` receives IPv6 only; `false` receives IPv4 too, as IPv4-mapped
    * addresses (`::ffff:a.b.c.d`) (`IPV6_V6ONLY`). Only before the socket is bound: give it to
    * `listen`/`open`; `setopts` on a bound socket is `einval`.
-   * - Values: boolean · Default: `net.ipv6.bindv6only` (usually `false`) · Privilege: none
+   * - Values: boolean · Default: `net.ipv6.bindv6only` (usually `false`); binding a specific
+   *   IPv6 address (not `::`) makes it `true` · Privilege: none
    * - DgramUDP: at `listen`/`open` only
    */
   ipv6_v6only?: boolean;
@@ -603,16 +673,18 @@ export interface SocketOptions {
   segment?: number;
   /**
    * Queue the extended errors of this socket's sends (ICMP errors, `emsgsize` against the path
-   * MTU) to be read with `UDP.recvErrorQueue` (`IP_RECVERR` / `IPV6_RECVERR`). On a connected
-   * socket the kernel also reports more errors to `recv`.
+   * MTU) to be read with `UDP.recvErrorQueue` (`IP_RECVERR` / `IPV6_RECVERR`). The kernel then
+   * also fails the next `recv` with each such error (`econnrefused`, `ehostunreach`, …), on an
+   * unconnected socket too; the queue has the details (which destination, which router).
    * - Values: boolean · Default: `false` · Privilege: none · DgramUDP: `enotsup`
    */
   recverr?: boolean;
   /**
    * Path MTU discovery (`IP_MTU_DISCOVER` / `IPV6_MTU_DISCOVER`): `'do'` sets Don't Fragment
-   * and refuses larger datagrams with `emsgsize`; `'dont'` lets routers fragment; `'want'`
-   * fragments when needed; `'probe'` sets DF and ignores the path MTU; `'interface'` and
-   * `'omit'` use the interface's MTU.
+   * and refuses datagrams larger than the path MTU with `emsgsize`; `'want'` sets DF but
+   * fragments datagrams larger than the known path MTU; `'dont'` never sets DF; `'probe'` sets
+   * DF and ignores the path MTU; `'interface'` and `'omit'` ignore the path MTU the kernel
+   * learned (see ip(7)).
    * - Values: `'dont'`, `'want'`, `'do'`, `'probe'`, `'interface'`, `'omit'`
    * - Default: `'want'` (`'dont'` with `net.ipv4.ip_no_pmtu_disc`) · Privilege: none · DgramUDP: `enotsup`
    */
@@ -620,7 +692,8 @@ export interface SocketOptions {
   /**
    * Bind to an address this host does not have (yet) (`IP_FREEBIND` / `IPV6_FREEBIND`); give
    * it to `listen`/`open`, as it is applied before `bind`.
-   * - Values: boolean · Default: `false` (`net.ipv4.ip_nonlocal_bind`) · Privilege: none · DgramUDP: `enotsup`
+   * - Values: boolean · Default: `false` (the sysctl `net.ipv4.ip_nonlocal_bind` allows it for
+   *   every socket) · Privilege: none · DgramUDP: `enotsup`
    */
   freebind?: boolean;
   /**
@@ -685,6 +758,9 @@ export interface SocketOptions {
 /**
  * A name for `getopts`: an option's name, or `{ raw: { level, option, length } }` to read a
  * kernel option as bytes.
+ *
+ * @example
+ * const names: OptionName[] = ['recbuf', 'ttl', { raw: { level: 1, option: 7, length: 4 } }];
  */
 export type OptionName = keyof SocketOptions | {
   /** The kernel option to read (see {@link RawOptionGet}). */
@@ -738,6 +814,10 @@ export interface ListenOptions extends SocketOptions {
  * On DgramUDP, as far as node:dgram lets one ask: `rx_queue` is the bytes waiting in its own
  * queue, `rmem_alloc`, `wmem_alloc` and `drops` come from `/proc/net/udp`, and `fwd_alloc`,
  * `wmem_queued`, `optmem` and `backlog` are 0.
+ *
+ * @example
+ * const { drops, rmem_alloc, rcvbuf } = UDP.getstat(socket).kernel;
+ * if (rmem_alloc > rcvbuf / 2) console.warn(`receive buffer half full, ${drops} dropped so far`);
  */
 export interface KernelStats {
   /**
@@ -821,7 +901,12 @@ export interface BatchMessage {
   ancillary?: SendAncillary;
 }
 
-/** `send(socket, destination, data)`'s destination: what `sockname` returned, or `{ address, port }`. */
+/**
+ * `send(socket, destination, data)`'s destination: what `sockname` returned, or `{ address, port }`.
+ *
+ * @example
+ * await UDP.send(client, UDP.sockname(server), 'hello');
+ */
 export type Destination = IpSocketInfo | LocalSocketInfo | {
   /** An IP literal or a host name. */
   address: string;
@@ -829,14 +914,33 @@ export type Destination = IpSocketInfo | LocalSocketInfo | {
   port: number;
 };
 
-/** getopts' answer: exactly the options asked for. */
+/**
+ * getopts' answer: exactly the options asked for, none optional.
+ *
+ * @example
+ * const got: OptionsOf<'recbuf' | 'ttl'> = UDP.getopts(socket, ['recbuf', 'ttl']); // { recbuf: number; ttl: number }
+ */
 export type OptionsOf<N extends OptionName> = { [K in Extract<N, keyof SocketOptions>]-?: Exclude<SocketOptions[K], undefined> } &
-  ([Extract<N, { raw: RawOptionGet }>] extends [never] ? unknown : {
-    /** The raw options read, in the order asked (one object when one was asked). */
-    raw: RawOptionValue | RawOptionValue[];
-  });
+  ([Extract<N, Exclude<OptionName, keyof SocketOptions>>] extends [never] ? unknown : RawOptionsRead);
 
-/** A raw option as getopts reads it back. */
+/**
+ * The part of getopts' answer for `{ raw: … }` names.
+ *
+ * @example
+ * const { raw } = UDP.getopts(socket, [{ raw: { level: 1, option: 12, length: 4 } }]);
+ */
+export interface RawOptionsRead {
+  /** The raw options read, in the order asked (one object when one was asked). */
+  raw: RawOptionValue | RawOptionValue[];
+}
+
+/**
+ * A raw option as getopts reads it back.
+ *
+ * @example
+ * const { value } = UDP.getopts(socket, [{ raw: { level: 1, option: 12, length: 4 } }]).raw as RawOptionValue;
+ * value.readInt32LE(0);
+ */
 export interface RawOptionValue {
   /** The protocol level asked for. */
   level: number;
@@ -846,7 +950,15 @@ export interface RawOptionValue {
   value: Buffer;
 }
 
-/** An opaque socket; one class serves for listener and client sockets. */
+/**
+ * What the contract knows of a socket: an opaque handle, one class for listener and client
+ * sockets. `Transport`'s sockets satisfy it.
+ *
+ * @example
+ * function describe(socket: SocketHandle): string {
+ *   return socket.closed ? 'closed' : `fd ${socket.fd}`;
+ * }
+ */
 export interface SocketHandle {
   /** The kernel descriptor; -1 once closed (or where the transport cannot see it). */
   readonly fd: number;
@@ -856,46 +968,165 @@ export interface SocketHandle {
 
 /**
  * The Abyss.Transport behaviour, as `UDP` and `DgramUDP` implement it: code written against
- * this interface runs on either. Each call is documented on the native `UDP`, where it is
- * implemented (`abyss-transport/native`); `DgramUDP` says what differs there.
+ * this interface runs on either. Each call is documented in full on the native `UDP`
+ * (`abyss-transport/native`), where it is implemented; `DgramUDP` says what differs there.
+ * Calls that can wait return promises that reject with a {@link TransportError}; the others
+ * throw one.
+ *
+ * @example
+ * import { UDP, type Transport, type Socket } from 'abyss-transport';
+ *
+ * async function echoOnce(transport: Transport<Socket>, socket: Socket): Promise<void> {
+ *   const { address, port, data } = await transport.recv(socket, 0, 'infinity');
+ *   await transport.send(socket, address as string, port, data);
+ * }
+ * await echoOnce(UDP, UDP.listen(5300));
  */
 export interface Transport<S extends SocketHandle = SocketHandle> {
-  /** Opens a socket bound to `port` (0: a free one) with `options`; see `UDP.listen`. */
+  /**
+   * Opens a socket bound to `port` (0: a free one) with `options`, applied before `bind`.
+   * Throws `badarg`, `eaddrinuse`, `eaddrnotavail`, `eacces`, `eperm`, …
+   *
+   * @example
+   * const socket = transport.listen(5300, { ip: 'any' });
+   */
   listen(port: number, options?: ListenOptions): S;
-  /** `listen` under the name client code uses; see `UDP.open`. */
+  /**
+   * `listen` under the name client code uses. Throws as `listen` does.
+   *
+   * @example
+   * const client = transport.open(0);
+   */
   open(port: number, options?: ListenOptions): S;
-  /** Fixes the socket's peer (`send(socket, data)`, `peername`, ICMP errors); see `UDP.connect`. */
+  /**
+   * Fixes the socket's peer: `send(socket, data)` goes there, `peername` names it, ICMP errors
+   * come back. Throws `badarg` (a host name), `eafnosupport`, `closed`, `not_owner`, the
+   * kernel's reason.
+   *
+   * @example
+   * transport.connect(socket, '192.0.2.1', 53);
+   */
   connect(socket: S, address: string | LocalSocketInfo, port: number): void;
-  /** Hands the socket to another thread; see `UDP.controllingProcess`. */
+  /**
+   * Hands the socket to another thread (a `Worker`, or the `threadId` of one that has loaded
+   * the package), which adopts it. Throws `badarg`, `not_owner`, `closed`; `enotsup` where
+   * the transport cannot move sockets.
+   *
+   * @example
+   * transport.controllingProcess(socket, worker);
+   */
   controllingProcess(socket: S, owner: Worker | number): void;
-  /** The next datagram; see `UDP.recv`. */
+  /**
+   * The next datagram, whole with `numBytes` 0, else at most `numBytes` bytes of it. Rejects
+   * `timeout`, `closed`, `not_owner`, `einval` (active socket), `aborted`, `badarg`, or the
+   * kernel's reason.
+   *
+   * @example
+   * const { address, port, data } = await transport.recv(socket, 0, 5000);
+   */
   recv(socket: S, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData>;
-  /** One datagram to the connected peer; see `UDP.send`. */
+  /**
+   * Sends one datagram to the connected peer. Rejects `edestaddrreq` when unconnected,
+   * `closed`, `not_owner`, `badarg`, or the kernel's reason.
+   *
+   * @example
+   * await transport.send(socket, 'ping');
+   */
   send(socket: S, data: IOData): Promise<void>;
-  /** One datagram to `dest`; see `UDP.send`. */
+  /**
+   * Sends one datagram to `dest`: what `sockname` returned, or `{ address, port }`.
+   *
+   * @example
+   * await transport.send(socket, { address: '127.0.0.1', port: 5300 }, 'ping');
+   */
   send(socket: S, dest: Destination, data: IOData): Promise<void>;
-  /** One datagram to `address`, `port`; see `UDP.send`. */
+  /**
+   * Sends one datagram to `address` (an IP literal, a host name, or `{ local }`) and `port`.
+   *
+   * @example
+   * await transport.send(socket, '127.0.0.1', 5300, ['pi', 'ng']);
+   */
   send(socket: S, address: string | LocalSocketInfo, port: number, data: IOData): Promise<void>;
-  /** One datagram with ancillary data; see `UDP.send`. */
+  /**
+   * Sends one datagram with this datagram's ancillary data (`ttl`, `tos`, `pktinfo`, …);
+   * `enotsup` where the transport cannot send it.
+   *
+   * @example
+   * await transport.send(socket, '127.0.0.1', 5300, { ttl: 1 }, 'ping');
+   */
   send(socket: S, address: string | LocalSocketInfo, port: number, ancillary: SendAncillary, data: IOData): Promise<void>;
-  /** Exactly the options asked for; see `UDP.getopts`. */
+  /**
+   * Exactly the options asked for. Throws `badarg`, `einval`, `closed`.
+   *
+   * @example
+   * const { recbuf } = transport.getopts(socket, ['recbuf']);
+   */
   getopts(socket: S, names: OptionName[]): Partial<SocketOptions>;
-  /** Sets options, all or nothing; see `UDP.setopts`. */
+  /**
+   * Sets options, all or nothing. Throws `badarg` (saying what the option expects), `einval`,
+   * the kernel's reason, `closed`, `not_owner`; `enotsup` for what the transport cannot set.
+   *
+   * @example
+   * transport.setopts(socket, { ttl: 8 });
+   */
   setopts(socket: S, options: SocketOptions): void;
-  /** Closes the socket (idempotent); see `UDP.close`. */
+  /**
+   * Closes the socket (idempotent): pending calls reject `closed`. Throws `not_owner`.
+   *
+   * @example
+   * transport.close(socket);
+   */
   close(socket: S): void;
-  /** The socket's own address; see `UDP.sockname`. */
+  /**
+   * The socket's own address. Throws `closed`.
+   *
+   * @example
+   * const info = transport.sockname(socket);
+   */
   sockname(socket: S): SocketInfo;
-  /** The connected peer's address; see `UDP.peername`. */
+  /**
+   * The connected peer's address. Throws `enotconn`, `closed`.
+   *
+   * @example
+   * const peer = transport.peername(socket);
+   */
   peername(socket: S): SocketInfo;
-  /** inet's counters and the kernel's; see `UDP.getstat`. */
+  /**
+   * inet's counters and the kernel's, or only the named ones. Throws `badarg`, `closed`.
+   *
+   * @example
+   * const { recv_cnt } = transport.getstat(socket, ['recv_cnt']);
+   */
   getstat(socket: S, names?: (keyof SocketStats)[]): Partial<SocketStats>;
-  /** Always throws `protocol_not_negotiated` for plain UDP; see `UDP.negotiatedProtocol`. */
+  /**
+   * The protocol a secure transport negotiated; plain UDP always throws
+   * `protocol_not_negotiated` (`closed` once closed).
+   *
+   * @example
+   * transport.negotiatedProtocol(socket); // throws protocol_not_negotiated
+   */
   negotiatedProtocol(socket: S): string;
-  /** The next datagram and every other already queued; see `UDP.recvBatch`. */
+  /**
+   * The next datagram and every other already queued, at most `max`. Rejects as `recv` does.
+   *
+   * @example
+   * const batch = await transport.recvBatch(socket, 64, 'infinity');
+   */
   recvBatch(socket: S, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData[]>;
-  /** The next datagrams into `arena`'s reused memory; see `UDP.recvInto` and {@link RecvArena}. */
+  /**
+   * The next datagrams into `arena`'s reused memory (see {@link RecvArena}); resolves with how
+   * many. Rejects as `recv` does.
+   *
+   * @example
+   * const count = await transport.recvInto(socket, arena, 'infinity');
+   */
   recvInto(socket: S, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number>;
-  /** Many datagrams, in order, one system call per 64; see `UDP.sendBatch`. */
+  /**
+   * Sends the messages in order; resolves with how many went out (all, unless it rejects). A
+   * bad message is `badarg` before any goes out.
+   *
+   * @example
+   * await transport.sendBatch(socket, [{ address: '127.0.0.1', port: 5300, data: 'a' }]);
+   */
   sendBatch(socket: S, messages: BatchMessage[]): Promise<number>;
 }

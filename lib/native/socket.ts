@@ -73,8 +73,15 @@ interface PendingSend {
 const FAMILY_NAMES: Record<number, SocketFamily> = { [AF_UNIX]: 'local', [AF_INET6]: 'inet6' };
 
 /**
- * A socket of the native transport (seed `socket()` and `listener_socket()`). Emits `'udp'`
- * with a RecvData and `'udp_passive'` in active mode, `'udp_error'` when a read fails then.
+ * A socket of the native transport (seed `socket()` and `listener_socket()`), as `UDP.listen`,
+ * `UDP.open` and `UDP.adopt` make it: an opaque handle that is also the contract's calls as
+ * methods, an async iterable of its datagrams, disposable, and in active mode an emitter of
+ * the {@link SocketEvents} (`'udp'`, `'udp_passive'`, `'udp_error'`). It is not constructed
+ * directly. `F` is its family: `Socket<'local'>` for a unix datagram socket.
+ *
+ * @example
+ * const socket = UDP.listen(5300, { active: true });
+ * socket.on('udp', ({ address, port, data }) => socket.send(address, port, data));
  */
 export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocket<F> {
   /** @internal */
@@ -140,15 +147,33 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     return typeof value === 'object' && value !== null && #owned in value;
   }
 
+  /**
+   * The kernel descriptor; -1 once closed.
+   *
+   * @example
+   * UDP.listen(0).fd; // 23
+   */
   get fd(): number {
     return this.native.fd;
   }
 
+  /**
+   * Whether the socket is closed (by this thread, or by the thread that owns it now).
+   *
+   * @example
+   * socket.close();
+   * socket.closed; // true
+   */
   get closed(): boolean {
     return this.native.closed;
   }
 
-  /** The socket's family: 'inet', 'inet6' or 'local'. */
+  /**
+   * The socket's family: `'inet'`, `'inet6'` or `'local'`.
+   *
+   * @example
+   * UDP.listen(0, { ip: '::1' }).family; // 'inet6'
+   */
   get family(): F {
     return (FAMILY_NAMES[this.native.family] ?? 'inet') as F;
   }
@@ -159,9 +184,13 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   }
 
   /**
-   * What another thread passes to `UDP.adopt` after `controllingProcess` handed it the
-   * socket: structured-cloneable, it carries the datagrams this thread had already read and
-   * the socket's active mode.
+   * The hand-over token ({@link SocketHandoff}) the thread this socket was handed to passes to
+   * `UDP.adopt`: read it after `controllingProcess` (it then carries the datagrams this thread
+   * had read ahead and the socket's active mode) and post it to that thread.
+   *
+   * @example
+   * UDP.controllingProcess(socket, worker);
+   * worker.postMessage({ handoff: socket.handoff });
    */
   get handoff(): SocketHandoff {
     return this.#handedRef ?? this.#handoff([]);
@@ -183,6 +212,14 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     return this;
   }
 
+  /**
+   * The active mode now (see {@link Active}): `false`, `true`, `'once'`, or the count of
+   * datagrams still to emit; what `getopts(['active'])` reads.
+   *
+   * @example
+   * const socket = UDP.listen(0, { active: 3 });
+   * socket.active; // 3, then 2 after the first 'udp' event
+   */
   get active(): Active {
     return this.#active;
   }
