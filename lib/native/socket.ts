@@ -233,6 +233,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
 
   /** @internal recv (batch 0), recvBatch (batch = max) and recvInto (`into`, batch = its slots). */
   receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]>;
+  /** @internal recvInto's: into `into`, resolving with how many datagrams it holds. */
   receive(numBytes: number, batch: number, timeout: number, signal: AbortSignal | undefined, into: RecvArena): Promise<number>;
   receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, into?: RecvArena): Promise<RecvData | RecvData[] | number> {
     const operation = into ? 'recvInto' : batch ? 'recvBatch' : 'recv';
