@@ -8,7 +8,7 @@ if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclan
   apt-get update -q && apt-get install -y -q clang libclang-rt-14-dev >/dev/null
 fi
 bash fuzz/build.sh
-for target in cmsg_decode send_encode option_codec address_parse segments; do
+for target in cmsg_decode send_encode option_codec address_parse segments coalesce; do
   work=$(mktemp -d)
   cp -r "fuzz/corpus/$target/." "$work/"
   echo "fuzz: $target for ${seconds}s" >&2

@@ -9,3 +9,4 @@ clang++ "${flags[@]}" send_encode.cc ../native/cmsg.cc -o bin/send_encode
 clang++ "${flags[@]}" option_codec.cc ../native/options.cc -o bin/option_codec
 clang++ "${flags[@]}" address_parse.cc ../native/address.cc -o bin/address_parse
 clang++ "${flags[@]}" segments.cc ../native/segments.cc -o bin/segments
+clang++ "${flags[@]}" coalesce.cc -o bin/coalesce

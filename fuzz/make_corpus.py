@@ -51,5 +51,6 @@ for index, seed in enumerate([b"\0" * 64, b"\xff" * 64, bytes(range(64)), bytes(
     write("send_encode", f"seed{index}", seed)
     write("option_codec", f"seed{index}", seed)
     write("segments", f"seed{index}", seed * 8)
+    write("coalesce", f"seed{index}", seed * 4)
 for name, text in {"v4": b"127.0.0.1", "v6": b"fe80::1%1", "mapped": b"::ffff:10.0.0.1", "path": b"/tmp/x.sock"}.items():
     write("address_parse", name, b"\x00\x35" + text)

@@ -1,34 +1,81 @@
 import os from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
-/** The contract's own reasons (CONTRACT.md, Errors). */
+/**
+ * The contract's own reasons: `'timeout'` (nothing came in time), `'closed'` (the socket is
+ * closed), `'not_owner'` (another thread owns the socket), `'badarg'` (a bad argument),
+ * `'system_limit'`, `'protocol_not_negotiated'` (plain UDP, from `negotiatedProtocol`),
+ * `'enotsup'` (what the transport cannot do: DgramUDP, or the addon where it cannot run),
+ * `'aborted'` (an AbortSignal ended the wait), `'nxdomain'` (a host name that does not
+ * resolve), `'unknown'` (an errno without a name).
+ *
+ * @example
+ * const retry = (reason: ContractReason) => reason === 'timeout';
+ */
 export type ContractReason =
   | 'timeout' | 'closed' | 'not_owner' | 'badarg' | 'system_limit' | 'protocol_not_negotiated' | 'enotsup' | 'aborted'
   | 'nxdomain' | 'unknown';
 
-/** A POSIX errno name in lowercase, as inet:posix() spells it (`'eaddrinuse'`, `'econnrefused'`, …). */
+/**
+ * A POSIX errno name in lowercase, as `inet:posix()` spells it (`'eaddrinuse'`,
+ * `'econnrefused'`, `'eperm'`, …): a system call failed, and the error's `syscall` says which.
+ *
+ * @example
+ * const unreachable = (reason: PosixReason) => reason === 'ehostunreach' || reason === 'enetunreach';
+ */
 export type PosixReason = Lowercase<Extract<keyof typeof import('node:os').constants.errno, string>> | 'enonet' | 'eshutdown' | 'ehostdown' | 'esocktnosupport';
 
-/** Every reason a TransportError of this package can have. */
+/**
+ * Every reason a TransportError of this package can have: the contract's and the errno names.
+ *
+ * @example
+ * switch ((error as TransportError).reason satisfies TransportReason) { case 'timeout': break; }
+ */
 export type TransportReason = ContractReason | PosixReason;
 
-/** Every failure of this package: `reason` is the contract's lowercase atom. */
+/**
+ * Every failure of this package: synchronous calls throw it, calls that wait reject with it.
+ * `reason` is the contract's lowercase atom (or the errno's name), `code` the same in upper
+ * case as Node's errors have it, `syscall` and `errno` are there when a system call failed,
+ * and the message names the operation (and for a bad option, the option, the value and what
+ * it expects): `setopts: bad value for option 'ttl': 300, expected an integer from 1 to 255`.
+ * `instanceof TransportError` also recognises the errors of another copy of the package.
+ *
+ * @example
+ * try {
+ *   await UDP.recv(socket, 0, 1000);
+ * } catch (error) {
+ *   if (!(error instanceof TransportError) || error.reason !== 'timeout') throw error;
+ * }
+ */
 export class TransportError extends Error {
   /** The contract's atom: `'timeout'`, `'closed'`, `'badarg'`, … or an errno name (`'econnrefused'`). */
   readonly reason: TransportReason;
   /** `reason` in upper case, Node's habit (`'ECONNREFUSED'`). */
   readonly code: Uppercase<TransportReason>;
+  /** The system call that failed (`'bind'`, `'sendmsg'`, `'setsockopt'`, …), when one did. */
   declare readonly syscall?: string;
+  /** The errno, when a system call failed (98 for `eaddrinuse`). */
   declare readonly errno?: number;
 
   /**
-   * Two copies of the package in one process make two classes: recognise each other's errors.
+   * Two copies of the package in one process make two classes: `instanceof` recognises the
+   * other copy's errors too (a `TransportError` by name with a string `reason`).
+   *
+   * @example
+   * otherCopyError instanceof TransportError; // true
    */
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Error).name === 'TransportError' &&
       typeof (value as TransportError).reason === 'string';
   }
 
+  /**
+   * Made by the package; a transport of your own may make them too.
+   *
+   * @example
+   * throw new TransportError('timeout', 'recv: nothing arrived in time');
+   */
   constructor(reason: TransportReason, message: string, syscall?: string, errno?: number) {
     super(message);
     this.name = 'TransportError';

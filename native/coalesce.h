@@ -30,11 +30,12 @@ class CoalescePolicy {
   }
   bool enabled() const { return usecs_ > 0; }
 
-  // How long the next hold lasts, in nanoseconds (at least one microsecond).
+  // How long the next hold lasts, in nanoseconds: at least one microsecond, at most the window.
   uint64_t HoldNanoseconds() const {
     const uint64_t window = static_cast<uint64_t>(usecs_) * 1000;
-    if (packets_ == 0 || interval_ns_ == 0) return window;
-    return std::clamp<uint64_t>(static_cast<uint64_t>(packets_) * interval_ns_, 1000, window);
+    // packets_ × interval_ns_ compared without multiplying: a stalled loop's interval is large.
+    if (packets_ == 0 || interval_ns_ == 0 || interval_ns_ >= window / packets_) return window;
+    return std::max<uint64_t>(static_cast<uint64_t>(packets_) * interval_ns_, 1000);
   }
 
   // A hold of `held_ns` gathered `datagrams` (everything read until the queue was empty).

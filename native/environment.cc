@@ -260,7 +260,30 @@ void AddressCache::Reset(napi_env env) {
   array_ = nullptr;
 }
 
+bool AddressCache::Key::Names(const sockaddr* address, socklen_t length) const {
+  if (address->sa_family != family) return false;
+  if (family == AF_INET && length >= sizeof(sockaddr_in)) {
+    return std::memcmp(bytes, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, 4) == 0;
+  }
+  if (family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(address);
+    return scope == sin6->sin6_scope_id && std::memcmp(bytes, &sin6->sin6_addr, 16) == 0;
+  }
+  return false;
+}
+
 int AddressCache::SlotFor(napi_env env, const sockaddr* address, socklen_t length) {
+  // A batch mostly comes from one sender: the previous datagram's slot, without hashing.
+  if (last_slot_ >= 0 && entries_[last_slot_].used && entries_[last_slot_].key.Names(address, length)) {
+    entries_[last_slot_].generation = generation_;
+    return last_slot_;
+  }
+  const int slot = Find(env, address, length);
+  if (address->sa_family != AF_UNIX) last_slot_ = slot;
+  return slot;
+}
+
+int AddressCache::Find(napi_env env, const sockaddr* address, socklen_t length) {
   Key key;
   if (!MakeKey(address, length, &key)) return -1;
   uint32_t hash = 2166136261u ^ key.family ^ (key.scope * 16777619u);

@@ -112,6 +112,8 @@ class AddressCache {
     uint32_t scope = 0;
     uint8_t bytes[108] = {};
     bool operator==(const Key& other) const;
+    // Whether `address` is this IP address (unix paths are not checked here).
+    bool Names(const sockaddr* address, socklen_t length) const;
   };
   struct Entry {
     Key key;
@@ -119,10 +121,14 @@ class AddressCache {
     uint64_t generation = 0;
   };
   static bool MakeKey(const sockaddr* address, socklen_t length, Key* key);
+  // SlotFor without the previous sender's shortcut.
+  int Find(napi_env env, const sockaddr* address, socklen_t length);
 
   napi_ref array_ = nullptr;
   std::vector<Entry> entries_ = std::vector<Entry>(kSlots);
   uint64_t generation_ = 1;
+  // The slot SlotFor last returned for an IP address; -1 for none.
+  int last_slot_ = -1;
 };
 
 class Environment {

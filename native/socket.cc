@@ -413,13 +413,7 @@ Napi::Value NativeSocket::Open(const Napi::CallbackInfo& info) {
     fd = SocketInNamespace(domain, StringValue(env, info[1]), &failed);
   }
   if (fd < 0) return Napi::Number::New(env, Fail(failed, -fd));
-  state_->fd = fd;
-  state_->family = domain;
-  state_->id = next_socket_id++;
-  state_->owner = environment_->thread_id;
-  state_->closed = false;
-  registry::AddSocket(state_);
-  Hold(referenced_);
+  Take(fd, domain);
   return Napi::Number::New(env, 0);
 }
 
@@ -437,6 +431,12 @@ Napi::Value NativeSocket::OpenDescriptor(const Napi::CallbackInfo& info) {
   }
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return Napi::Number::New(env, Fail(kSyscallFcntl, errno));
+  Take(fd, domain);
+  return Napi::Number::New(env, domain);
+}
+
+// This handle's socket is now `fd`, of `domain`, owned by this thread.
+void NativeSocket::Take(int fd, int domain) {
   state_->fd = fd;
   state_->family = domain;
   state_->id = next_socket_id++;
@@ -444,7 +444,6 @@ Napi::Value NativeSocket::OpenDescriptor(const Napi::CallbackInfo& info) {
   state_->closed = false;
   registry::AddSocket(state_);
   Hold(referenced_);
-  return Napi::Number::New(env, domain);
 }
 
 // adopt(id): this handle takes the socket handed to this thread; an AdoptResult.

@@ -79,6 +79,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   // Lifecycle and ownership (socket.cc).
   Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value OpenDescriptor(const Napi::CallbackInfo& info);
+  void Take(int fd, int domain);
   Napi::Value Adopt(const Napi::CallbackInfo& info);
   Napi::Value HandOver(const Napi::CallbackInfo& info);
   void Reap(const Napi::CallbackInfo& info);

@@ -1,8 +1,10 @@
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
-import { UDP, type Socket } from '../lib';
+import { RecvArena, UDP, type Socket } from '../lib';
 import { closeAll, expectRejects, portOf } from './helpers/sockets';
 import { DGRAM, eachTransport } from './helpers/transports';
 
@@ -114,6 +116,27 @@ describe('receive side, from a Python sender', () => {
     expect((await UDP.recv(socket, 0, 2000)).ancillary).toEqual({ dropped: kernelDrops });
   });
 
+  test('with rxq_ovfl on and nothing dropped yet, dropped is 0 (the kernel attaches no count until it drops one): recv, recvBatch, recvInto, after setopts; off again, no ancillary', async () => {
+    const { socket, port } = listen({ ip: 'loopback', rxq_ovfl: true });
+    await pySend('inet', '127.0.0.1', port, 'one');
+    expect((await UDP.recv(socket, 0, 2000)).ancillary).toStrictEqual({ dropped: 0 });
+    await pySend('inet', '127.0.0.1', port, 'two');
+    expect((await UDP.recvBatch(socket, 8, 2000)).map((datagram) => datagram.ancillary)).toStrictEqual([{ dropped: 0 }]);
+    await pySend('inet', '127.0.0.1', port, 'three');
+    const arena = new RecvArena({ slots: 4, slotSize: 64 });
+    expect(await UDP.recvInto(socket, arena, 2000)).toBe(1);
+    expect(arena.ancillary(0)).toStrictEqual({ dropped: 0 });
+
+    UDP.setopts(socket, { rxq_ovfl: false });
+    await pySend('inet', '127.0.0.1', port, 'four');
+    expect((await UDP.recv(socket, 0, 2000)).ancillary).toBeUndefined();
+
+    const later = listen({ ip: 'loopback', recvttl: true });
+    UDP.setopts(later.socket, { rxq_ovfl: true });
+    await pySend('inet', '127.0.0.1', later.port, 'five');
+    expect((await UDP.recv(later.socket, 0, 2000)).ancillary).toStrictEqual({ ttl: 64, dropped: 0 });
+  });
+
   test('GRO: a segmented send arrives as one buffer with its segment size, or split without gro', async () => {
     const coalescing = listen({ ip: 'loopback', gro: true });
     const payload = Buffer.alloc(5500);
@@ -175,6 +198,28 @@ describe('send side, to a Python receiver', () => {
     const wildcard6 = listen({ ip: '::', family: 'inet6' });
     await UDP.send(wildcard6.socket, '::1', v6.port, { pktinfo: { address: '::1', ifindex: 1 } }, 'from one');
     expect(await v6.next()).toMatchObject({ data: 'from one', from: '::1', port: wildcard6.port });
+  });
+
+  test.each(['127.0.0.2', '127.0.0.3'])('the pktinfo object recv returned, specDst and all, sends back unchanged: a node:dgram client asking %s hears that address answer', async (asked) => {
+    const server = listen({ ip: 'any', pktinfo: true });
+    const client = dgram.createSocket('udp4');
+    try {
+      client.bind(0, '127.0.0.1');
+      await once(client, 'listening');
+      const reply = once(client, 'message');
+      client.send('who answers?', server.port, asked);
+      const received = await UDP.recv(server.socket, 0, 2000);
+      const pktinfo = received.ancillary!.pktinfo!;
+      expect(pktinfo).toEqual({ address: asked, specDst: asked, ifindex: 1 });
+      const before = structuredClone(pktinfo);
+      await UDP.send(server.socket, received.address as string, received.port, { pktinfo }, 'this one');
+      const [data, from] = await reply;
+      expect({ data: String(data), address: from.address, port: from.port }).toEqual({ data: 'this one', address: asked, port: server.port });
+      // Passed back as it was, and left as it was.
+      expect(pktinfo).toEqual(before);
+    } finally {
+      client.close();
+    }
   });
 
   test('segmentSize splits one send into datagrams in the kernel (GSO)', async () => {

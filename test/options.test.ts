@@ -231,6 +231,44 @@ eachTransport((subject) => {
       for (const pattern of messages) expect(error.message).toMatch(pattern);
     });
 
+    /*
+     * Every kind of value, in setopts and in listen: the message says what the option takes,
+     * so that a newcomer need not look it up (issue 19.3).
+     */
+    const sharedShapes: [Record<string, unknown>, RegExp][] = [
+      [{ broadcast: 1 }, /a boolean/],
+      [{ ttl: 300 }, /an integer from 1 to 255/],
+      [{ recbuf: '1k' }, /an integer from 1 to \d+/],
+      [{ multicast_ttl: 'x' }, /an integer from 0 to 255/],
+      [{ multicast_if: 5 }, /an IPv4 interface address/],
+      [{ add_membership: '239.1.2.3' }, /\[group, interface/],
+      [{ add_source_membership: ['232.1.1.1'] }, /\[group, interface.*, source\]/],
+      [{ active: 'twice' }, /true, false, 'once' or an integer from -32768 to 32767/],
+      [{ buffer: 0 }, /a positive integer/],
+    ];
+    const nativeShapes: [Record<string, unknown>, RegExp][] = [
+      [{ timestamp: 5 }, /a boolean/],
+      [{ tos: 256 }, /an integer from 0 to 255/],
+      [{ bind_to_device: 5 }, /an interface name of at most 15 bytes/],
+      [{ mtu_discover: 'sometimes' }, /'dont', 'want', 'do', 'probe', 'interface', 'omit'/],
+      [{ read_packets: 0 }, /an integer from 1 to \d+/],
+      [{ coalesce: { usecs: 0 } }, /false or \{ usecs: 1 to 1000000, packets\?: 1 to 65536 \}/],
+      [{ raw: 5 }, /\{ level, option, value: Uint8Array \}/],
+    ];
+    test.each(native ? [...sharedShapes, ...nativeShapes] : sharedShapes)('%p: the message names the value and what the option expects', (options, expected) => {
+      const [name] = Object.keys(options);
+      const value = JSON.stringify(options[name]).replace(/[[\]{}()*+?.\\^$|]/g, '\\$&').replace(/"/g, "['\"]");
+      const shape = new RegExp(`bad value for option '${name}': ${value}, expected `);
+      const bySetopts = expectThrows(() => T.setopts(socket4(), options as SocketOptions), 'badarg');
+      expect(bySetopts.message).toMatch(/^setopts: /);
+      const byListen = expectThrows(() => listen(0, { ip: '127.0.0.1', ...options } as never), 'badarg');
+      expect(byListen.message).toMatch(/^listen: /);
+      for (const error of [bySetopts, byListen]) {
+        expect(error.message).toMatch(shape);
+        expect(error.message).toMatch(expected);
+      }
+    });
+
     test.each<[string, Record<string, unknown>]>([
       ["mode 'list'", { mode: 'list' }],
       ['header', { header: 2 }],

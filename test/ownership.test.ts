@@ -126,6 +126,41 @@ describe('controllingProcess and adopt', () => {
     expect(String((await UDP.recv(socket, 0, 2000)).data)).toBe('still mine');
   });
 
+  test("a threadId works once its worker has loaded the package; before, badarg says to pass the Worker or wait, and the Worker works at once", async () => {
+    const socket = open();
+    // A live worker that has not loaded abyss-transport (yet): nothing can tell its id from a typo.
+    const bare = new Worker(`require('node:worker_threads').parentPort.once('message', () => process.exit(0))`, { eval: true });
+    workers.push(bare);
+    await once(bare, 'online');
+    const error = expectThrows(() => UDP.controllingProcess(socket, bare.threadId), 'badarg');
+    expect(error.message).toBe(`controllingProcess: thread ${bare.threadId} has not loaded abyss-transport, or has exited: ` +
+      'pass the Worker object, or wait until the worker has loaded abyss-transport');
+    expect(() => UDP.controllingProcess(socket, 987654)).toThrow(error.message.replace(String(bare.threadId), '987654'));
+    // Still this thread's socket.
+    const client = await peer();
+    peers.push(client);
+    client.send('still mine', portOf(socket), '127.0.0.1');
+    expect(String((await UDP.recv(socket, 0, 2000)).data)).toBe('still mine');
+    // The Worker object is taken at once: its exit is watched, so a socket it never adopts is closed.
+    UDP.controllingProcess(socket, bare);
+    bare.postMessage('exit');
+    await once(bare, 'exit');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socket.closed).toBe(true);
+
+    // Once the worker has loaded the package (it says so), its threadId is enough.
+    const second = open();
+    const worker = adopter(`
+      const datagram = await UDP.recv(socket, 0, 5000);
+      parentPort.postMessage({ got: String(datagram.data) });`);
+    workers.push(worker);
+    await ready(worker);
+    UDP.controllingProcess(second, worker.threadId);
+    worker.postMessage({ ref: second.handoff });
+    client.send('to the worker', portOf(second), '127.0.0.1');
+    expect((await once(worker, 'message'))[0]).toEqual({ got: 'to the worker' });
+  });
+
   test('a worker terminated while it waits closes its sockets and disturbs nothing else', async () => {
     const socket = open();
     const bystander = open();

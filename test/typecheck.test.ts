@@ -56,3 +56,34 @@ test('examples/ type-check under strict', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the hand-over token is opaque: adopt takes socket.handoff or a posted copy, nothing else, and shows none of its fields', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-handoff-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'abyss-transport'));
+    const file = path.join(dir, 'handoff.ts');
+    fs.writeFileSync(file, `
+      import { UDP, type SocketHandoff, type SocketRef } from 'abyss-transport';
+      import { parentPort, Worker } from 'node:worker_threads';
+      export function give(worker: Worker): void {
+        const socket = UDP.listen(0);
+        UDP.controllingProcess(socket, worker);
+        const handoff: SocketHandoff = socket.handoff;
+        const old: SocketRef = handoff;
+        worker.postMessage({ handoff, old });
+        // @ts-expect-error its fields are the package's own
+        void handoff.abyssSocket;
+        // @ts-expect-error a socket is not its hand-over token
+        UDP.adopt(socket);
+        // @ts-expect-error nor is any object
+        UDP.adopt({ abyssSocket: 1, carry: [] });
+      }
+      parentPort?.on('message', (message: { handoff: SocketHandoff }) => UDP.adopt(message.handoff).close());
+      parentPort?.on('message', (message) => UDP.adopt(message.handoff).close());
+    `);
+    expect(typeErrors([file], dir)).toBe('');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -51,7 +51,11 @@ export class RecvArena {
 
   /**
    * `slots` (1 to 64, default 64) datagrams of at most `slotSize` bytes (1 to 65536, default
-   * 65536: any UDP datagram or GRO message whole). The memory is allocated here, once.
+   * 65536: any UDP datagram or GRO message whole). The memory is allocated here, once. Throws
+   * `badarg` for other values.
+   *
+   * @example
+   * const arena = new RecvArena({ slots: 32, slotSize: 1500 }); // 48000 bytes, reused by every recvInto
    */
   constructor(options: { slots?: number; slotSize?: number } = {}) {
     if (!isPlainObject(options)) throw badarg('RecvArena', 'options must be an object: { slots?, slotSize? }');
@@ -66,42 +70,86 @@ export class RecvArena {
     this.#ancillary = new Array<AncillaryData | undefined>(this.slots).fill(undefined);
   }
 
-  /** How many datagrams the last receive put here. */
+  /**
+   * How many datagrams the last receive put here (what `recvInto` resolved with).
+   *
+   * @example
+   * for (let i = 0; i < arena.count; i++) handle(arena.datagram(i));
+   */
   get count(): number {
     return this.#count;
   }
 
-  /** Where datagram `i` starts in `data`. */
+  /**
+   * Where datagram `i` (0 to `count` - 1) starts in `data`; another `i` throws a `RangeError`.
+   *
+   * @example
+   * const bytes = arena.data.subarray(arena.offset(i), arena.offset(i) + arena.length(i));
+   */
   offset(i: number): number {
     return this.#records[this.#at(i) + OFFSET];
   }
 
-  /** How many bytes of datagram `i` are in `data`. */
+  /**
+   * How many bytes of datagram `i` are in `data` (at most `slotSize`); a `RangeError` for
+   * another `i`.
+   *
+   * @example
+   * total += arena.length(i);
+   */
   length(i: number): number {
     return this.#records[this.#at(i) + LENGTH];
   }
 
-  /** Datagram `i`'s sender, as `RecvData.address` gives it. */
+  /**
+   * Datagram `i`'s sender, as `RecvData.address` gives it; a `RangeError` for another `i`.
+   *
+   * @example
+   * await UDP.send(socket, arena.address(i) as string, arena.port(i), reply);
+   */
   address(i: number): RecvData['address'] {
     return this.#addresses[this.#records[this.#at(i) + MESSAGE]];
   }
 
-  /** Datagram `i`'s sender's port (0 on a unix socket). */
+  /**
+   * Datagram `i`'s sender's port (0 on a unix socket); a `RangeError` for another `i`.
+   *
+   * @example
+   * const port = arena.port(i);
+   */
   port(i: number): number {
     return this.#records[this.#at(i) + PORT];
   }
 
-  /** Whether datagram `i` was longer than a slot, and cut. */
+  /**
+   * Whether datagram `i` was longer than a slot, and cut; a `RangeError` for another `i`.
+   *
+   * @example
+   * if (arena.truncated(i)) console.warn('datagram longer than', arena.slotSize);
+   */
   truncated(i: number): boolean {
     return this.#records[this.#at(i) + TRUNCATED] !== 0;
   }
 
-  /** Datagram `i`'s ancillary data, when it has any (as `RecvData.ancillary`, less `segmentSize`). */
+  /**
+   * Datagram `i`'s ancillary data, when it has any (as `RecvData.ancillary`, less
+   * `segmentSize`: GRO messages are already split); a `RangeError` for another `i`.
+   *
+   * @example
+   * const ttl = arena.ancillary(i)?.ttl;
+   */
   ancillary(i: number): AncillaryData | undefined {
     return this.#ancillary[this.#records[this.#at(i) + MESSAGE]];
   }
 
-  /** Datagram `i` as a `RecvData` whose `data` is a view of this arena (it allocates: for convenience, not for the hot path). */
+  /**
+   * Datagram `i` as a `RecvData` whose `data` is a view of this arena, valid until the next
+   * receive (it allocates: for convenience, not for the hot path); a `RangeError` for another
+   * `i`.
+   *
+   * @example
+   * const { address, port, data } = arena.datagram(0);
+   */
   datagram(i: number): RecvData {
     const record: RecvData = { address: this.address(i), port: this.port(i), data: this.data.subarray(this.offset(i), this.offset(i) + this.length(i)) };
     const ancillary = this.ancillary(i);

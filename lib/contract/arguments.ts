@@ -236,6 +236,9 @@ export interface ListenArguments {
 export const validActive = (value: unknown): value is Active =>
   typeof value === 'boolean' || value === 'once' || isInt(value, -32768, 32767);
 
+/** What `active` takes, for the message that refuses another value. */
+export const ACTIVE_EXPECTED = "true, false, 'once' or an integer from -32768 to 32767";
+
 const FAMILIES = new Set(['inet', 'inet6', 'local']);
 
 export function listenArguments(options: unknown): ListenArguments {
@@ -262,7 +265,7 @@ export function listenArguments(options: unknown): ListenArguments {
   if (backend !== undefined && backend !== 'inet' && backend !== 'socket') {
     throw badarg('listen', `inet_backend must be 'inet' or 'socket', got ${show(backend)}`);
   }
-  if (active !== undefined && !validActive(active)) throw badarg('listen', `bad value for option 'active': ${show(active)}`);
+  if (active !== undefined && !validActive(active)) throw badarg('listen', `bad value for option 'active': ${show(active)}, expected ${ACTIVE_EXPECTED}`);
   return { ip, family: family as SocketFamily | undefined, fd: fd as number | undefined, netns: netns as string | undefined, active: active as Active | undefined, socketOptions };
 }
 

@@ -1,10 +1,15 @@
 /**
- * `DgramUDP`: the transport contract (types.ts, CONTRACT.md) on node:dgram, without the
- * native addon. It is the benchmark's baseline through the same API, and a portable
- * fallback where the addon cannot be built. What node:dgram cannot do fails `enotsup`,
- * never silently.
+ * `abyss-transport/dgram`: {@link DgramUDP}, the transport on node:dgram, under the names of
+ * the main entry (`UDP`, `Socket`), whether or not the addon could run. The types are the main
+ * entry's.
  *
- * How it differs from the native `UDP`, by design of node:dgram:
+ * @example
+ * import { UDP } from 'abyss-transport/dgram';
+ * @module abyss-transport/dgram
+ */
+/*
+ * How DgramUDP stands in for the addon, by design of node:dgram (what users see of it is in
+ * DgramUDP's comment below):
  *
  * - Receiving is push-based: libuv reads the kernel queue as soon as it is readable and
  *   hands every datagram to JavaScript. They wait in a bounded queue until `recv` takes
@@ -36,16 +41,13 @@
  *   `enotsup` and the default is off.
  *   Since the flags are on at bind, port 0 may be given a port another reusing socket
  *   holds (the native `UDP` binds port 0 with them off); turning both off avoids it.
- * - Supported options: `recbuf`, `sndbuf`, `buffer`, `broadcast`, `ttl` (IPv4),
- *   `multicast_ttl`, `multicast_loop`, `multicast_if`, `add/drop_membership`,
- *   `add/drop_source_membership`, `unicast_hops`/`multicast_hops` (IPv6, 1..255 / 0..255:
- *   libuv takes no -1), `reuseaddr`, `reuseport`, `ipv6_v6only`, `mode: 'binary'`,
- *   `active`. Every other option of the contract is `enotsup`, whatever its value
- *   (IPv6-only options on an IPv4 socket are `einval`, as in `UDP`); unknown names and bad
- *   values of these are `badarg`. `setopts` checks every entry first, applies `active`
- *   last, and undoes what it already applied when the kernel refuses a later one. Values
- *   node:dgram cannot read back (`broadcast`, `ttl`, `multicast_*`) are the ones last set,
- *   or the kernel's default; an IPv6 `multicast_if` named reads back as its index.
+ * - Supported options (lib/dgram/options.ts): every other option of the contract is
+ *   `enotsup`, whatever its value (IPv6-only options on an IPv4 socket are `einval`, as in
+ *   `UDP`); unknown names and bad values of these are `badarg`. `setopts` checks every entry
+ *   first, applies `active` last, and undoes what it already applied when the kernel refuses
+ *   a later one. Values node:dgram cannot read back (`broadcast`, `ttl`, `multicast_*`) are
+ *   the ones last set, or the kernel's default; an IPv6 `multicast_if` named reads back as
+ *   its index.
  * - No ancillary data: `send` with ancillary data is `enotsup`, once it is checked as `UDP`
  *   checks it (a bad value is `badarg`); received datagrams never carry `ancillary`, and
  *   `recvErrorQueue` is `enotsup`. No unix datagram sockets (`enotsup`), no `netns`, no
@@ -82,7 +84,7 @@ import { REFUSED_OPTIONS, refuse, setOnly } from '../contract/options';
 import { TransportError, badarg, enotsup, show, systemError } from '../errors';
 import type {
   BatchMessage, ErrorQueueEntry, IpFamily, IpSocketInfo, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketOptions,
-  SocketRef, SocketStats, Timeout, Transport,
+  SocketHandoff, SocketStats, Timeout, Transport,
 } from '../types';
 import { DGRAM_REUSEPORT, fromNode, internalHandle, literalLookup, namedError, procStats } from './node';
 import { apply, plan, specOf } from './options';
@@ -319,11 +321,93 @@ function connect(socket: DgramSocket, address: string | { local: string }, port:
   throw status < 0 ? systemError('connect', 'connect', -status) : namedError('connect', 'connect', 'EINVAL');
 }
 
-/** The transport contract on node:dgram. See the top of this file for what differs from UDP. */
+/**
+ * The transport on node:dgram, without the native addon: the calls, sockets and errors of
+ * {@link abyss-transport/native!UDP | UDP}, for where the addon cannot run (the main entry's `UDP` is this one there, and
+ * `isNative` is false) and as a baseline to compare with. Its sockets are {@link DgramSocket}s.
+ * What node:dgram cannot do fails `enotsup`, never silently; calls check in `UDP`'s order, so
+ * a bad argument is still `badarg` and a closed socket `closed` before anything is refused.
+ *
+ * What differs from `UDP`:
+ *
+ * - **No ancillary data.** `send` with ancillary data is `enotsup` (a bad value is still
+ *   `badarg`); received datagrams never carry `ancillary`, so the receive-side options
+ *   (`pktinfo`, `recvtos`, `recvttl`, `recvtclass`, `recvhoplimit`, `recvorigdstaddr`,
+ *   `timestamp`, `rxq_ovfl`, `gro`) are `enotsup`, and so are `recverr` and `recvErrorQueue`.
+ * - **Only the options node:dgram has**: `recbuf`, `sndbuf`, `buffer`, `broadcast`, `ttl`
+ *   (IPv4), `multicast_ttl`, `multicast_loop`, `multicast_if`, `add_membership`,
+ *   `drop_membership`, `add_source_membership`, `drop_source_membership`, on IPv6
+ *   `unicast_hops` (1 to 255) and `multicast_hops` (0 to 255), `reuseaddr`, `reuseport`,
+ *   `ipv6_v6only`, `mode` and `active`. Every other option (`tos`, `priority`,
+ *   `bind_to_device`, `mark`, `read_packets`, `coalesce`, `raw`, …) is `enotsup`, whatever
+ *   its value. node:dgram fixes `reuseaddr`, `reuseport` and `ipv6_v6only` when it creates
+ *   the socket: give them to `listen`/`open`; `setopts` may only repeat them (`enotsup`, or
+ *   `einval` for `ipv6_v6only`). `reuseport` needs Node 22.12 / 23.1 (before that it is
+ *   `enotsup` and off by default). `broadcast`, `ttl` and the multicast options read back as
+ *   last set (or the kernel's default): node:dgram cannot read them.
+ * - **No unix datagram sockets, no `netns`, no hand-over**: `listen` with `{ local }`,
+ *   `family: 'local'` or `netns`, `controllingProcess` to another thread, and `adopt` are
+ *   `enotsup`; a DgramSocket stays in the thread that made it.
+ * - **Receiving is node:dgram's**: libuv reads every datagram as soon as it arrives and hands
+ *   it to JavaScript, where it waits in a queue of at most `recbuf` bytes until `recv` takes
+ *   it; beyond that, datagrams are dropped and counted in `getstat().kernel.drops`, as the
+ *   kernel drops them for `UDP`. At most 64 datagrams are handed out per turn of the event
+ *   loop. `recv(socket, n, 0)` polls by letting one turn pass; `recvBatch` returns what libuv
+ *   read in one turn; `recvInto` copies into the arena.
+ * - **Port 0 with the reuse flags on** (the default) may get a port another reusing socket
+ *   holds, since node:dgram sets them before `bind` (`UDP` binds port 0 with them off): turn
+ *   both off for a port of its own.
+ * - **A connected socket sends only to its peer**: another destination is `enotsup`, and so
+ *   is connecting to port 0.
+ * - **`fd` and `getstat().kernel` know less**: `fd` is -1 where node:dgram's internal handle
+ *   is out of reach; `kernel.rx_queue` is the bytes waiting in the JavaScript queue,
+ *   `rmem_alloc`, `wmem_alloc` and `drops` come from /proc/net/udp, and `fwd_alloc`,
+ *   `wmem_queued`, `optmem` and `backlog` are 0. `listen({ fd: 0 })` is `enotsup`.
+ * - **Runtimes**: under Bun, whose node:dgram binds on a later turn of the event loop,
+ *   `listen` is `enotsup`.
+ *
+ * @namespace
+ * @example
+ * import { DgramUDP } from 'abyss-transport';
+ *
+ * const socket = DgramUDP.listen(5300, { ip: 'loopback', reuseaddr: false, reuseport: false });
+ * for await (const { address, port, data } of socket) await DgramUDP.send(socket, address, port, data);
+ */
 export const DgramUDP = {
+  /**
+   * As {@link abyss-transport/native!UDP.listen | UDP.listen}, through `dgram.createSocket` and `bind`: IP sockets only
+   * (`{ local }` and `netns` are `enotsup`), and only node:dgram's options (see
+   * {@link DgramUDP}).
+   *
+   * @function
+   * @example
+   * const socket = DgramUDP.listen(0, { ip: 'loopback' });
+   */
   listen,
+  /**
+   * As {@link abyss-transport/native!UDP.open | UDP.open}: `listen` for client code.
+   *
+   * @function
+   * @example
+   * const client = DgramUDP.open(0, { ip: 'loopback' });
+   */
   open: listen,
+  /**
+   * As {@link abyss-transport/native!UDP.connect | UDP.connect}, through node:dgram's `connect`; port 0 is `enotsup`, and a
+   * connected socket sends only to its peer.
+   *
+   * @function
+   * @example
+   * DgramUDP.connect(socket, '127.0.0.1', 5300);
+   */
   connect,
+  /**
+   * A node:dgram socket cannot move to another thread: `enotsup`, unless `owner` is this
+   * thread (then nothing happens). A bad owner is `badarg`, a closed socket `closed`.
+   *
+   * @example
+   * DgramUDP.controllingProcess(socket, threadId); // this thread: nothing to do
+   */
   controllingProcess(socket: DgramSocket, owner: Worker | number): void {
     openSocket(socket, 'controllingProcess');
     const worker = owner instanceof Worker ? owner : undefined;
@@ -331,6 +415,12 @@ export const DgramUDP = {
     if (target === threadId) return;
     throw enotsup('controllingProcess', 'a node:dgram socket cannot move to another thread');
   },
+  /**
+   * As {@link abyss-transport/native!UDP.recv | UDP.recv}, from the queue node:dgram fills: never with `ancillary`.
+   *
+   * @example
+   * const { address, port, data } = await DgramUDP.recv(socket, 0, 5000);
+   */
   recv(socket: DgramSocket, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<IpFamily>> {
     try {
       checkSocket(socket, 'recv');
@@ -340,6 +430,13 @@ export const DgramUDP = {
       return Promise.reject(error);
     }
   },
+  /**
+   * As {@link abyss-transport/native!UDP.recvInto | UDP.recvInto}; node:dgram hands out a Buffer per datagram, so they are copied
+   * into the arena.
+   *
+   * @example
+   * const count = await DgramUDP.recvInto(socket, new RecvArena({ slots: 16 }), 'infinity');
+   */
   recvInto(socket: DgramSocket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
     try {
       checkSocket(socket, 'recvInto');
@@ -350,6 +447,13 @@ export const DgramUDP = {
       return Promise.reject(error);
     }
   },
+  /**
+   * As {@link abyss-transport/native!UDP.recvBatch | UDP.recvBatch}: the first datagram and every other libuv read in the same turn
+   * of the event loop, at most `max`.
+   *
+   * @example
+   * const batch = await DgramUDP.recvBatch(socket, 64, 'infinity');
+   */
   recvBatch(socket: DgramSocket, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<IpFamily>[]> {
     try {
       checkSocket(socket, 'recvBatch');
@@ -359,9 +463,39 @@ export const DgramUDP = {
       return Promise.reject(error);
     }
   },
+  /**
+   * As {@link abyss-transport/native!UDP.send | UDP.send}, through node:dgram's `send`: ancillary data is `enotsup` (an empty
+   * object is none), and a connected socket sends only to its peer (`enotsup` otherwise).
+   *
+   * @function
+   * @example
+   * await DgramUDP.send(socket, '127.0.0.1', 5300, ['a', Buffer.from('b')]);
+   */
   send: send as Transport<DgramSocket>['send'],
+  /**
+   * As {@link abyss-transport/native!UDP.sendBatch | UDP.sendBatch}, one node:dgram send per message (no `sendmmsg`); ancillary data
+   * is `enotsup`. Every message is checked before the first goes out.
+   *
+   * @function
+   * @example
+   * await DgramUDP.sendBatch(socket, [{ address: '127.0.0.1', port: 5300, data: 'a' }]);
+   */
   sendBatch,
+  /**
+   * As {@link abyss-transport/native!UDP.getopts | UDP.getopts}, for node:dgram's options; the others (and `raw`) are `enotsup`.
+   *
+   * @function
+   * @example
+   * const { recbuf } = DgramUDP.getopts(socket, ['recbuf']);
+   */
   getopts,
+  /**
+   * As {@link abyss-transport/native!UDP.setopts | UDP.setopts}, all or nothing, for node:dgram's options; the others are
+   * `enotsup`, and `reuseaddr`, `reuseport` and `ipv6_v6only` may only be repeated.
+   *
+   * @example
+   * DgramUDP.setopts(socket, { recbuf: 1 << 20, multicast_ttl: 4 });
+   */
   setopts(socket: DgramSocket, options: SocketOptions): void {
     openSocket(socket, 'setopts');
     if (!isPlainObject(options)) throw badarg('setopts', `options must be an object, got ${show(options)}`);
@@ -370,9 +504,21 @@ export const DgramUDP = {
     socket.assertOpen('setopts');
     apply(socket, planned, 'setopts');
   },
+  /**
+   * As {@link abyss-transport/native!UDP.close | UDP.close}: idempotent; pending calls reject `closed`.
+   *
+   * @example
+   * DgramUDP.close(socket);
+   */
   close(socket: DgramSocket): void {
     checkSocket(socket, 'close').shut();
   },
+  /**
+   * As {@link abyss-transport/native!UDP.sockname | UDP.sockname} (node:dgram's `address()`).
+   *
+   * @example
+   * const { port } = DgramUDP.sockname(socket);
+   */
   sockname(socket: DgramSocket): IpSocketInfo {
     openSocket(socket, 'sockname');
     try {
@@ -381,6 +527,12 @@ export const DgramUDP = {
       throw fromNode(error, 'sockname', 'getsockname');
     }
   },
+  /**
+   * As {@link abyss-transport/native!UDP.peername | UDP.peername} (node:dgram's `remoteAddress()`): `enotconn` when not connected.
+   *
+   * @example
+   * DgramUDP.peername(socket);
+   */
   peername(socket: DgramSocket): IpSocketInfo {
     openSocket(socket, 'peername');
     if (!socket.peer) throw namedError('peername', 'getpeername', 'ENOTCONN');
@@ -390,6 +542,13 @@ export const DgramUDP = {
       throw fromNode(error, 'peername', 'getpeername');
     }
   },
+  /**
+   * As {@link abyss-transport/native!UDP.getstat | UDP.getstat}; `kernel` knows less (see {@link DgramUDP}).
+   *
+   * @function
+   * @example
+   * const { recv_cnt } = DgramUDP.getstat(socket);
+   */
   getstat: ((socket: DgramSocket, names?: (keyof SocketStats)[]): Partial<SocketStats> => {
     openSocket(socket, 'getstat');
     return selectStats(statistics(socket.counters, socket.sendPending, kernelOf(socket)), names);
@@ -397,19 +556,43 @@ export const DgramUDP = {
     (socket: DgramSocket): SocketStats;
     <N extends keyof SocketStats>(socket: DgramSocket, names: N[]): Pick<SocketStats, N>;
   },
+  /**
+   * As {@link abyss-transport/native!UDP.negotiatedProtocol | UDP.negotiatedProtocol}: always `protocol_not_negotiated`.
+   *
+   * @example
+   * DgramUDP.negotiatedProtocol(socket); // throws protocol_not_negotiated
+   */
   negotiatedProtocol(socket: DgramSocket): string {
     openSocket(socket, 'negotiatedProtocol');
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
   // The native UDP's extras, so that either can stand behind the main entry's `UDP`.
-  adopt(ref: SocketRef): DgramSocket {
-    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (ref ${show(ref)})`);
+  /**
+   * A node:dgram socket cannot move to another thread: always `enotsup`.
+   *
+   * @example
+   * DgramUDP.adopt(handoff); // throws enotsup
+   */
+  adopt(handoff: SocketHandoff): DgramSocket {
+    throw enotsup('adopt', `a node:dgram socket cannot move to another thread (handoff ${show(handoff)})`);
   },
+  /**
+   * node:dgram reads no error queue: `enotsup` (`closed` once closed).
+   *
+   * @example
+   * DgramUDP.recvErrorQueue(socket); // throws enotsup
+   */
   recvErrorQueue(socket: DgramSocket): ErrorQueueEntry | undefined {
     openSocket(socket, 'recvErrorQueue');
     throw enotsup('recvErrorQueue', 'node:dgram reads no error queue (IP_RECVERR)');
   },
-  /** node:dgram never coalesces datagrams (no GRO): a datagram it received is one datagram. */
+  /**
+   * node:dgram never merges datagrams (no GRO): a datagram it received comes back alone. One
+   * with `ancillary.segmentSize` is `enotsup`; not a datagram, `badarg`.
+   *
+   * @example
+   * DgramUDP.splitSegments(datagram); // [datagram]
+   */
   splitSegments<F extends IpFamily>(datagram: RecvData<F>): RecvData<F>[] {
     if (!isPlainObject(datagram) || !types.isUint8Array(datagram.data)) throw badarg('splitSegments', `not a received datagram: ${show(datagram)}`);
     if (isPlainObject(datagram.ancillary) && datagram.ancillary.segmentSize !== undefined) {

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { isIP } from 'node:net';
-import { INT_MAX, interfaceExists, isInt, validActive } from '../contract/arguments';
+import { ACTIVE_EXPECTED, INT_MAX, interfaceExists, isInt, validActive } from '../contract/arguments';
 import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, notForFamily, optionHome, refuse } from '../contract/options';
 import { TransportError, badarg, enotsup, show } from '../errors';
 import type { Active, IpFamily } from '../types';
@@ -78,7 +78,7 @@ function sourceMembership(join: boolean) {
 function creationOnly(key: 'reuseaddr' | 'reuseport', name: string): OptionSpec {
   return {
     valid: bool,
-    expected: 'true or false',
+    expected: 'a boolean',
     get: (s) => s[key],
     set: (s, v: boolean) => {
       if (v !== s[key]) throw enotsup('setopts', `node:dgram sets '${name}' only when it creates the socket: pass it to listen/open`);
@@ -89,7 +89,7 @@ function creationOnly(key: 'reuseaddr' | 'reuseport', name: string): OptionSpec 
 const SPECS: Record<string, OptionSpec> = {
   active: {
     valid: validActive,
-    expected: "true, false, 'once' or an integer from -32768 to 32767",
+    expected: ACTIVE_EXPECTED,
     get: (s) => s.active,
     // Applied last (see plan): turning active ends the waiting recvs, which no undo brings back.
     set: (s, v: Active) => s.setActive(v),
@@ -131,7 +131,7 @@ const SPECS: Record<string, OptionSpec> = {
   },
   broadcast: {
     valid: bool,
-    expected: 'true or false',
+    expected: 'a boolean',
     get: (s) => s.broadcast,
     set: (s, v: boolean) => {
       const old = s.broadcast;
@@ -165,7 +165,7 @@ const SPECS: Record<string, OptionSpec> = {
   },
   multicast_loop: {
     valid: bool,
-    expected: 'true or false',
+    expected: 'a boolean',
     get: (s) => s.multicastLoop,
     set: (s, v: boolean) => {
       const old = s.multicastLoop;
@@ -201,7 +201,7 @@ const SPECS: Record<string, OptionSpec> = {
   ipv6_v6only: {
     only: 'inet6',
     valid: bool,
-    expected: 'true or false',
+    expected: 'a boolean',
     get: (s) => s.v6only ?? readNumber('/proc/sys/net/ipv6/bindv6only', 0) === 1,
     set: (s, v: boolean) => {
       const current = s.v6only ?? readNumber('/proc/sys/net/ipv6/bindv6only', 0) === 1;

@@ -24,10 +24,16 @@ interface PendingSend {
 }
 
 /**
- * A socket of DgramUDP, the contract on node:dgram. Receiving is push-based: libuv reads the
- * kernel queue as soon as it is readable and hands every datagram over; they wait in a
- * queue bounded by SO_RCVBUF until recv takes them, or in active mode are emitted as they
- * come (see lib/dgram/index.ts for what differs from the native transport).
+ * A socket of {@link DgramUDP}, the contract on node:dgram: the same methods, iteration,
+ * disposal and {@link SocketEvents} as the native `Socket`, on a `dgram.Socket` it keeps to
+ * itself. Receiving is push-based: libuv reads the kernel queue as soon as it is readable and
+ * hands every datagram over; they wait in a queue bounded by `recbuf` bytes until `recv`
+ * takes them, or in active mode are emitted as they come. IP sockets only; it stays in the
+ * thread that made it. It is not constructed directly.
+ *
+ * @example
+ * const socket = DgramUDP.listen(0, { ip: 'loopback' });
+ * const { data } = await socket.recv(0, 1000);
  */
 export class DgramSocket extends ContractSocket<IpFamily> {
   /** The descriptors of this thread's open DgramSockets, as far as node:dgram shows them. */
@@ -103,16 +109,34 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     return typeof value === 'object' && value !== null && #closed in value;
   }
 
-  /** The descriptor, when node:dgram's internal handle shows it; -1 otherwise and once closed. */
+  /**
+   * The descriptor, when node:dgram's internal handle shows it; -1 otherwise and once closed.
+   *
+   * @example
+   * DgramUDP.listen(0).fd; // 23, or -1 where node:dgram hides it
+   */
   get fd(): number {
     return this.#closed ? -1 : this.descriptor;
   }
 
+  /**
+   * Whether the socket is closed.
+   *
+   * @example
+   * socket.close();
+   * socket.closed; // true
+   */
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** inet's active mode: false, true, 'once', or the count of datagrams left. */
+  /**
+   * The active mode now (see {@link Active}): `false`, `true`, `'once'`, or the count of
+   * datagrams still to emit.
+   *
+   * @example
+   * DgramUDP.listen(0, { active: 'once' }).active; // 'once'
+   */
   get active(): Active {
     return this.#active;
   }
@@ -122,14 +146,25 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     return DgramUDP as unknown as Transport<ContractSocket<IpFamily>>;
   }
 
-  /** node:dgram's `ref()`: waiting on the socket keeps the event loop alive again (the default). */
+  /**
+   * node:dgram's `ref()`: waiting on the socket keeps the event loop alive again (the
+   * default). Returns the socket.
+   *
+   * @example
+   * socket.ref();
+   */
   ref(): this {
     this.#unreferenced = false;
     this.#updateRef();
     return this;
   }
 
-  /** node:dgram's `unref()`: the process may exit while the socket waits. */
+  /**
+   * node:dgram's `unref()`: the process may exit while the socket waits. Returns the socket.
+   *
+   * @example
+   * const socket = DgramUDP.listen(0, { active: true }).unref();
+   */
   unref(): this {
     this.#unreferenced = true;
     this.#updateRef();
@@ -284,13 +319,7 @@ export class DgramSocket extends ContractSocket<IpFamily> {
 
   /** @internal inet's active option: true, 'once', N (added to the count), or false. */
   setActive(value: Active): void {
-    if (typeof value === 'number') {
-      const count = (typeof this.#active === 'number' ? this.#active : 0) + value;
-      this.#active = count > 0 ? count : false;
-      if (count <= 0) process.nextTick(() => this.emit('udp_passive', this));
-    } else {
-      this.#active = value;
-    }
+    this.#active = this.nextActive(this.#active, value);
     if (this.#active !== false) {
       this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
       // What the queue already holds is emitted a turn later, after the caller set up its listeners.

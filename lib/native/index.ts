@@ -1,12 +1,16 @@
 /**
  * `abyss-transport/native`: the native addon's transport, always. Importing it throws the
- * `enotsup` TransportError that says why where the addon cannot run (lib/native/load.ts);
- * the package's main entry falls back to node:dgram there instead.
- * @packageDocumentation
+ * `enotsup` TransportError that says why where the addon cannot run (not Linux, no prebuild
+ * and no build for this machine, Bun or Deno, whose addons get no real libuv loop); the
+ * package's main entry falls back to node:dgram there instead. The types are the main entry's.
+ *
+ * @example
+ * import { UDP } from 'abyss-transport/native';
+ * @module abyss-transport/native
  */
 export { UDP } from './udp';
 export { Socket } from './socket';
 export { ContractSocket, type SocketEvents } from '../contract/socket';
 export { RecvArena } from '../contract/arena';
-export { TransportError } from '../errors';
+export { TransportError, type ContractReason, type PosixReason, type TransportReason } from '../errors';
 export type * from '../types';

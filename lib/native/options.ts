@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { types } from 'node:util';
-import { INT_MAX, checkIp, interfaceExists, isInt, isPlainObject, validActive } from '../contract/arguments';
+import { ACTIVE_EXPECTED, INT_MAX, checkIp, interfaceExists, isInt, isPlainObject, validActive } from '../contract/arguments';
 import { LISTEN_ONLY_OPTIONS, REFUSED_OPTIONS, notForFamily, refuse, setOnly } from '../contract/options';
 import { badarg, show } from '../errors';
 import type { Active, Coalesce, SocketFamily } from '../types';
@@ -53,7 +53,7 @@ export function parseCoalesce(value: unknown): Coalesce | false | undefined {
 export const FACADE_OPTIONS: Record<string, FacadeOption> = {
   active: {
     parse: (v) => (validActive(v) ? v : undefined),
-    expected: "true, false, 'once' or an integer from -32768 to 32767",
+    expected: ACTIVE_EXPECTED,
     get: (s) => s.active,
     set: (s, v) => s.setActive(v as Active),
   },
@@ -191,7 +191,7 @@ function encodeRaw(raw: unknown, operation: string, entries: unknown[]): void {
   const fields = isPlainObject(raw) ? [raw.level, raw.option, raw.value] : [];
   const [level, option, value] = fields;
   if (!isInt(level, 0, INT_MAX) || !isInt(option, 0, INT_MAX) || !types.isUint8Array(value)) {
-    throw badarg(operation, `option 'raw' takes { level, option, value: Uint8Array }, got ${show(raw)}`);
+    throw badarg(operation, `bad value for option 'raw': ${show(raw)}, expected { level, option, value: Uint8Array }`);
   }
   if (value.byteLength > MAX_RAW_LENGTH) throw badarg(operation, `option 'raw' value longer than ${MAX_RAW_LENGTH} bytes`);
   // A copy: the kernel reads bytes no one else holds.

@@ -30,8 +30,28 @@ function senderOf(flags: number, slot: number): RecvData['address'] {
   return flags & FLAG_LOCAL ? { local: addressAt(slot) } : addresses[slot];
 }
 
-/** A record's ancillary data; `withSegmentSize` false leaves out what a GRO split consumed. */
-function ancillaryAt(base: number, flags: number, withSegmentSize = true): AncillaryData {
+/**
+ * Marks a socket on which a receive-side ancillary option is on (see `receiving`); above the
+ * HAS_* bits it travels with.
+ */
+const RECEIVING = 1 << 30;
+
+/**
+ * What the receive-side ancillary options that are on (`options`, by name) make readRecords
+ * and readInto report: 0 when none is on, and datagrams carry no `ancillary`; otherwise
+ * RECEIVING, with HAS_DROPPED when `rxq_ovfl` is on. The kernel attaches SO_RXQ_OVFL's count
+ * only once it is not 0, so until its first drop `dropped` reads 0 instead of being absent.
+ */
+export function receiving(options: ReadonlySet<string>): number {
+  if (options.size === 0) return 0;
+  return options.has('rxq_ovfl') ? RECEIVING | HAS_DROPPED : RECEIVING;
+}
+
+/**
+ * A record's ancillary data, with what `receiving` says every datagram reports;
+ * `withSegmentSize` false leaves out what a GRO split consumed.
+ */
+function ancillaryAt(base: number, flags: number, receiving: number, withSegmentSize = true): AncillaryData {
   const present = meta[base + META_PRESENT];
   const ancillary: AncillaryData = {};
   if (present & HAS_TOS) ancillary.tos = meta[base + META_TOS];
@@ -54,6 +74,8 @@ function ancillaryAt(base: number, flags: number, withSegmentSize = true): Ancil
     ancillary.timestamp = seconds * NS_PER_SECOND + BigInt(meta[base + META_TIME_NSEC]);
   }
   if (present & HAS_DROPPED) ancillary.dropped = meta[base + META_DROPPED] >>> 0;
+  // A cut control buffer may have lost the count: absent then, not 0.
+  else if (receiving & HAS_DROPPED && !(flags & FLAG_CTRUNCATED)) ancillary.dropped = 0;
   if (present & HAS_SEGMENT_SIZE && withSegmentSize) ancillary.segmentSize = meta[base + META_SEGMENT_SIZE];
   if (flags & FLAG_CTRUNCATED) ancillary.ctruncated = true;
   return ancillary;
@@ -61,9 +83,9 @@ function ancillaryAt(base: number, flags: number, withSegmentSize = true): Ancil
 
 /**
  * Turns the records of the last native recv into RecvData, appending them to `out`.
- * `withAncillary`: a receive-side option is on, so every datagram carries `ancillary`.
+ * `receiving`: the socket's `receiving` value; not 0, every datagram carries `ancillary`.
  */
-export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData[]): void {
+export function readRecords(bytes: Buffer, receiving: number, out: RecvData[]): void {
   const count = meta[META_COUNT];
   for (let i = 0; i < count; i++) {
     const base = i * META_STRIDE;
@@ -74,7 +96,7 @@ export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData
       port: meta[base + META_PORT],
       data: bytes.subarray(offset, offset + meta[base + META_LENGTH]),
     };
-    if (withAncillary || meta[base + META_PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags);
+    if (receiving || meta[base + META_PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags, receiving);
     if (flags & FLAG_TRUNCATED) record.truncated = true;
     out.push(record);
   }
@@ -84,13 +106,13 @@ export function readRecords(bytes: Buffer, withAncillary: boolean, out: RecvData
  * Puts the `count` records of the last native recvInto into `arena` (their bytes are already in
  * its slots), a GRO message as its segments, and counts them as inet counts what it hands out.
  */
-export function readInto(arena: RecvArena, count: number, withAncillary: boolean, counters: Float64Array): void {
+export function readInto(arena: RecvArena, count: number, receiving: number, counters: Float64Array): void {
   for (let i = 0; i < count; i++) {
     const base = i * META_STRIDE;
     const flags = meta[base + META_FLAGS];
     const present = meta[base + META_PRESENT];
     const length = meta[base + META_LENGTH];
-    const ancillary = withAncillary || present !== 0 || flags & FLAG_CTRUNCATED ? ancillaryAt(base, flags, false) : undefined;
+    const ancillary = receiving || present !== 0 || flags & FLAG_CTRUNCATED ? ancillaryAt(base, flags, receiving, false) : undefined;
     const segmentSize = present & HAS_SEGMENT_SIZE ? meta[base + META_SEGMENT_SIZE] : 0;
     arena.addMessage(i, length, senderOf(flags, meta[base + META_ADDRESS]), meta[base + META_PORT], (flags & FLAG_TRUNCATED) !== 0,
       ancillary, segmentSize);

@@ -5,7 +5,7 @@ import type { RecvArena } from '../contract/arena';
 import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
 import { TransportError, badarg, closedError, notOwnerError, systemError } from '../errors';
-import type { Active, Coalesce, RecvData, SocketFamily, SocketRef, Transport } from '../types';
+import type { Active, Coalesce, RecvData, SocketFamily, SocketHandoff, Transport } from '../types';
 import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
 import {
   MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN,
@@ -73,8 +73,15 @@ interface PendingSend {
 const FAMILY_NAMES: Record<number, SocketFamily> = { [AF_UNIX]: 'local', [AF_INET6]: 'inet6' };
 
 /**
- * A socket of the native transport (seed `socket()` and `listener_socket()`). Emits `'udp'`
- * with a RecvData and `'udp_passive'` in active mode, `'udp_error'` when a read fails then.
+ * A socket of the native transport (seed `socket()` and `listener_socket()`), as `UDP.listen`,
+ * `UDP.open` and `UDP.adopt` make it: an opaque handle that is also the contract's calls as
+ * methods, an async iterable of its datagrams, disposable, and in active mode an emitter of
+ * the {@link SocketEvents} (`'udp'`, `'udp_passive'`, `'udp_error'`). It is not constructed
+ * directly. `F` is its family: `Socket<'local'>` for a unix datagram socket.
+ *
+ * @example
+ * const socket = UDP.listen(5300, { active: true });
+ * socket.on('udp', ({ address, port, data }) => socket.send(address, port, data));
  */
 export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocket<F> {
   /** @internal */
@@ -85,7 +92,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    * the hot paths read this instead of asking the native side.
    */
   #shut = false;
-  #handedRef?: SocketRef;
+  #handedRef?: SocketHandoff;
   #queue: RecvData[] = [];
   #head = 0;
   readonly #waiters = new WaitLine(() => this.#updateWatch());
@@ -113,8 +120,8 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   #retryTimer?: NodeJS.Timeout;
   /** @internal the receive-side ancillary options that are on */
   readonly receiveOptions = new Set<string>();
-  /** @internal a receive-side ancillary option is on */
-  ancillary = false;
+  /** @internal what the receive-side ancillary options that are on make datagrams report (records.ts `receiving`); 0: none is on */
+  ancillary = 0;
   /** @internal inet's read_packets: datagrams read per system call */
   readPackets = 32;
   /** @internal the `coalesce` option, which the native side applies */
@@ -140,15 +147,33 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     return typeof value === 'object' && value !== null && #owned in value;
   }
 
+  /**
+   * The kernel descriptor; -1 once closed.
+   *
+   * @example
+   * UDP.listen(0).fd; // 23
+   */
   get fd(): number {
     return this.native.fd;
   }
 
+  /**
+   * Whether the socket is closed (by this thread, or by the thread that owns it now).
+   *
+   * @example
+   * socket.close();
+   * socket.closed; // true
+   */
   get closed(): boolean {
     return this.native.closed;
   }
 
-  /** The socket's family: 'inet', 'inet6' or 'local'. */
+  /**
+   * The socket's family: `'inet'`, `'inet6'` or `'local'`.
+   *
+   * @example
+   * UDP.listen(0, { ip: '::1' }).family; // 'inet6'
+   */
   get family(): F {
     return (FAMILY_NAMES[this.native.family] ?? 'inet') as F;
   }
@@ -159,14 +184,22 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   }
 
   /**
-   * What another thread passes to `UDP.adopt` after `controllingProcess` handed it the
-   * socket: structured-cloneable, it carries the datagrams this thread had already read and
-   * the socket's active mode.
+   * The hand-over token ({@link SocketHandoff}) the thread this socket was handed to passes to
+   * `UDP.adopt`: read it after `controllingProcess` (it then carries the datagrams this thread
+   * had read ahead and the socket's active mode) and post it to that thread.
+   *
+   * @example
+   * UDP.controllingProcess(socket, worker);
+   * worker.postMessage({ handoff: socket.handoff });
    */
-  get handoff(): SocketRef {
-    return this.#handedRef ?? {
-      abyssSocket: this.native.id, carry: [], buffer: this.buffer, readPackets: this.readPackets, coalesce: this.coalesce,
-    };
+  get handoff(): SocketHandoff {
+    return this.#handedRef ?? this.#handoff([]);
+  }
+
+  /** The hand-over token: the socket's id, what travels with it (`carry`, `active`) and its own options. */
+  #handoff(carry: RecvData[], active?: Active): SocketHandoff {
+    const fields = { abyssSocket: this.native.id, carry, buffer: this.buffer, readPackets: this.readPackets, active, coalesce: this.coalesce };
+    return fields as SocketHandoff;
   }
 
   ref(): this {
@@ -179,6 +212,14 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     return this;
   }
 
+  /**
+   * The active mode now (see {@link Active}): `false`, `true`, `'once'`, or the count of
+   * datagrams still to emit; what `getopts(['active'])` reads.
+   *
+   * @example
+   * const socket = UDP.listen(0, { active: 3 });
+   * socket.active; // 3, then 2 after the first 'udp' event
+   */
   get active(): Active {
     return this.#active;
   }
@@ -192,6 +233,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
 
   /** @internal recv (batch 0), recvBatch (batch = max) and recvInto (`into`, batch = its slots). */
   receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal): Promise<RecvData | RecvData[]>;
+  /** @internal recvInto's: into `into`, resolving with how many datagrams it holds. */
   receive(numBytes: number, batch: number, timeout: number, signal: AbortSignal | undefined, into: RecvArena): Promise<number>;
   receive(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, into?: RecvArena): Promise<RecvData | RecvData[] | number> {
     const operation = into ? 'recvInto' : batch ? 'recvBatch' : 'recv';
@@ -346,13 +388,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
 
   /** @internal inet's active option: true, 'once', N (added to the count), or false. */
   setActive(value: Active): void {
-    if (typeof value === 'number') {
-      const count = (typeof this.#active === 'number' ? this.#active : 0) + value;
-      this.#active = count > 0 ? count : false;
-      if (count <= 0) process.nextTick(() => this.emit('udp_passive', this));
-    } else {
-      this.#active = value;
-    }
+    this.#active = this.nextActive(this.#active, value);
     if (this.#active === false) return this.#updateWatch();
     this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
     if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
@@ -560,14 +596,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#watching = 0;
     this.#held = false;
     // The mode travels with the socket, as with inet's controlling_process.
-    this.#handedRef = {
-      abyssSocket: this.native.id,
-      carry: this.#queue.slice(this.#head),
-      buffer: this.buffer,
-      readPackets: this.readPackets,
-      active: this.#active,
-      coalesce: this.coalesce,
-    };
+    this.#handedRef = this.#handoff(this.#queue.slice(this.#head), this.#active);
     this.#active = false;
     this.#queue = [];
     this.#head = 0;

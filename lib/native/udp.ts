@@ -12,7 +12,7 @@ import { REFUSED_OPTIONS, refuse } from '../contract/options';
 import { TransportError, badarg, closedError, notOwnerError, show, systemError } from '../errors';
 import type {
   Active, BatchMessage, Coalesce, ErrorQueueEntry, IpFamily, KernelStats, ListenOptions, OptionName, OptionsOf, RecvData, SocketFamily,
-  SocketInfoOf, SocketOptions, SocketRef, SocketStats, Timeout, Transport,
+  SocketInfoOf, SocketOptions, SocketHandoff, SocketStats, Timeout, Transport,
 } from '../types';
 import { encodeAncillary } from './ancillary';
 import { AF_INET, AF_INET6, AF_UNIX, binding, shared } from './binding';
@@ -25,7 +25,7 @@ import {
   STAT_DROPS, STAT_FWD_ALLOC, STAT_OPTMEM, STAT_RCVBUF, STAT_RMEM_ALLOC, STAT_RX_QUEUE, STAT_SNDBUF, STAT_TX_QUEUE,
   STAT_WMEM_ALLOC, STAT_WMEM_QUEUED, STATUS_ENTRY, STATUS_ERRNO,
 } from './protocol';
-import { readErrorEntry, splitSegments } from './records';
+import { readErrorEntry, receiving, splitSegments } from './records';
 import { CHECK_RECORD, Socket, nativeError, readError, type OutgoingBatch } from './socket';
 
 const { sendRecords, status, kernelStats } = shared;
@@ -52,7 +52,7 @@ function applyOptions(socket: Socket, planned: PlannedOptions, operation: string
   for (const [name, value] of planned.applied) {
     if (RECEIVE_ANCILLARY_OPTIONS.has(name)) socket.receiveOptions[value ? 'add' : 'delete'](name);
   }
-  socket.ancillary = socket.receiveOptions.size > 0;
+  socket.ancillary = receiving(socket.receiveOptions);
   for (const [name, value] of planned.facade) FACADE_OPTIONS[name].set(socket, value);
 }
 
@@ -219,8 +219,11 @@ function controllingProcess(socket: Socket, owner: Worker | number): void {
   const worker = owner instanceof Worker ? owner : undefined;
   const target = checkOwner(owner, worker !== undefined, worker ? worker.threadId : owner);
   if (target === threadId) return;
+  // A live thread that has not loaded the addon is known by its Worker only: Node has no way to
+  // tell its threadId from a typo, and a socket handed to no one would stay open unowned.
   if (!socket.handOver(target, worker !== undefined)) {
-    throw badarg('controllingProcess', `thread ${target} is unknown or has exited`);
+    throw badarg('controllingProcess', `thread ${target} has not loaded abyss-transport, or has exited: ` +
+      'pass the Worker object, or wait until the worker has loaded abyss-transport');
   }
   if (worker) handedTo(worker).add(socket);
 }
@@ -264,7 +267,7 @@ function carriedDatagram(value: unknown): RecvData | undefined {
 }
 
 const ADOPT_ERRORS: Record<number, () => TransportError> = {
-  [ADOPT_UNKNOWN]: () => badarg('adopt', 'no socket has that ref'),
+  [ADOPT_UNKNOWN]: () => badarg('adopt', 'no socket has that handoff'),
   [ADOPT_CLOSED]: () => new TransportError('closed', 'adopt: the socket is closed'),
   [ADOPT_NOT_HERE]: () => notOwnerError('adopt'),
   [ADOPT_TAKEN]: () => badarg('adopt', 'the socket was already adopted by this thread'),
@@ -298,11 +301,11 @@ function readRef(ref: unknown): RefFields | undefined {
   return { id: id as number, carry: datagrams, buffer: buffer as number, readPackets: readPackets as number, active, coalesce: coalesced };
 }
 
-function adopt(ref: SocketRef): Socket {
+function adopt(handoff: SocketHandoff): Socket {
   // socket.ref was the token's first name; it is node:dgram's ref() now.
-  if (typeof ref === 'function') throw badarg('adopt', 'that is the socket\'s ref() method: pass socket.handoff');
-  const fields = readRef(ref);
-  if (fields === undefined) throw badarg('adopt', `not a socket handoff: ${show(ref)}`);
+  if (typeof handoff === 'function') throw badarg('adopt', 'that is the socket\'s ref() method: pass socket.handoff');
+  const fields = readRef(handoff);
+  if (fields === undefined) throw badarg('adopt', `not a socket handoff: ${show(handoff)}`);
   const native = new binding.NativeSocket();
   const result = native.adopt(fields.id);
   if (result !== ADOPTED) throw ADOPT_ERRORS[result]();
@@ -314,7 +317,7 @@ function adopt(ref: SocketRef): Socket {
     const row = ROWS.get(name)!;
     if (siteOf(OPTION_ROWS[row], socket.family)[0] >= 0 && native.getopt(row) === 1) socket.receiveOptions.add(name);
   }
-  socket.ancillary = socket.receiveOptions.size > 0;
+  socket.ancillary = receiving(socket.receiveOptions);
   // In the mode it was handed over in: it emits from the first datagram here on.
   if (fields.active !== undefined && fields.active !== false) socket.setActive(fields.active as Active);
   return socket;
@@ -357,10 +360,70 @@ function listenTyped(port: number, options?: ListenOptions): Socket {
   return listen(port, options);
 }
 
-/** The native implementation of the transport contract. */
+/**
+ * The transport: UDP sockets on the native addon, which calls `recvmmsg`, `sendmsg`,
+ * `sendmmsg`, `getsockopt` and `setsockopt` itself (Linux). It implements the Abyss.Transport
+ * behaviour ({@link Transport}): every call takes the socket first; every call that takes a
+ * socket is also a method of it (`socket.recv(0, 1000)`). Calls that can wait (`recv`,
+ * `recvBatch`, `recvInto`, `send`, `sendBatch`) return promises that reject with a
+ * {@link TransportError}; the others throw one. Its `reason` is the contract's (`'timeout'`,
+ * `'closed'`, `'not_owner'`, `'badarg'`, `'enotsup'`, …) or the errno's name (`'eaddrinuse'`).
+ *
+ * This is `abyss-transport/native`'s `UDP`, and the main entry's where the addon runs
+ * (`isNative`); elsewhere the main entry's `UDP` is {@link abyss-transport!DgramUDP | DgramUDP}.
+ *
+ * @namespace
+ * @example
+ * import { UDP } from 'abyss-transport';
+ *
+ * const socket = UDP.listen(5300, { ip: 'loopback' });
+ * for await (const { address, port, data } of socket) {
+ *   await UDP.send(socket, address, port, data);
+ * }
+ */
 export const UDP = {
+  /**
+   * Opens a UDP socket bound to `port` (0: a free one, see `sockname`) on `options.ip`
+   * (`'any'` by default), or a unix datagram socket (`ip: { local: path }` or `family:
+   * 'local'`). Every socket option may be given here and is applied before `bind`;
+   * `reuseaddr` and `reuseport` are on unless turned off, so a second listen on the same port
+   * shares it (see {@link SocketOptions}). The socket is passive unless `active` is given.
+   *
+   * Throws `badarg` (a bad port, option or address; a host name as `ip`), `eaddrinuse` (the
+   * port is taken by a socket that does not share it), `eaddrnotavail` (an `ip` this host
+   * does not have), `eacces` (a port below 1024 without `CAP_NET_BIND_SERVICE`), `eperm` (a
+   * privileged option), `enodev`, `eafnosupport`, each with `syscall` set.
+   *
+   * @function
+   * @example
+   * const server = UDP.listen(5300, { ip: 'any', recbuf: 1 << 22 });
+   * const unix = UDP.listen(0, { ip: { local: '/tmp/app.sock' } });
+   */
   listen: listenTyped,
+  /**
+   * `listen` under the name client code uses (the UDP module's `open`): the same socket, the
+   * same options and errors. Port 0 picks a free one.
+   *
+   * @function
+   * @example
+   * const client = UDP.open(0);
+   * await UDP.send(client, '127.0.0.1', 5300, 'ping');
+   * const reply = await UDP.recv(client, 0, 2000);
+   */
   open: listenTyped,
+  /**
+   * Fixes the socket's peer (`gen_udp:connect/3`): `send(socket, data)` goes there, `peername`
+   * names it, only its datagrams are received, and ICMP errors for it come back (`econnrefused`
+   * on the next `recv`). `address` is an IP literal, `'localhost'`, or `{ local: path }`; a
+   * host name is `badarg` (resolve it first with `dns.lookup`).
+   *
+   * Throws `badarg`, `eafnosupport` (an address of the other family), the kernel's reason
+   * (syscall `connect`), `closed`, `not_owner`.
+   *
+   * @example
+   * UDP.connect(socket, '192.0.2.1', 53);
+   * await UDP.send(socket, query);
+   */
   connect(socket: Socket, address: string | { local: string }, port: number): void {
     checkSocket(socket, 'connect');
     socket.assertOwner('connect');
@@ -368,9 +431,68 @@ export const UDP = {
     const result = socket.native.connect(destination.text, destination.port);
     if (result < 0) throw nativeError('connect', result);
   },
+  /**
+   * Hands the socket to another thread (`controlling_process`): from now on only `owner` may
+   * `recv`, `send`, `setopts`, `connect`, `close` or hand it on; here those fail `not_owner`,
+   * and pending `recv`s reject `not_owner` at once. Post `socket.handoff` to that thread, which
+   * calls {@link UDP.adopt} with it. Datagrams this thread had read ahead and the socket's
+   * active mode travel with it. A socket handed to a Worker that exits without adopting it is
+   * closed. Handing it to this thread does nothing.
+   *
+   * Pass the `Worker` object: it is taken at once, even before the worker has loaded
+   * abyss-transport. A bare `threadId` works only for a live thread that has already loaded
+   * the package (Node cannot tell another live thread's id from a typo, and a socket handed to
+   * no one would stay open unowned): otherwise it is `badarg` ("pass the Worker object, or wait
+   * until the worker has loaded abyss-transport"). An exited Worker is `badarg` too.
+   *
+   * Throws `badarg`, `not_owner`, `closed`.
+   *
+   * @function
+   * @example
+   * // main thread
+   * const worker = new Worker('./worker.js');
+   * UDP.controllingProcess(socket, worker);
+   * worker.postMessage({ handoff: socket.handoff });
+   * // worker.js
+   * parentPort.on('message', ({ handoff }) => serve(UDP.adopt(handoff)));
+   */
   controllingProcess,
-  /** The Socket for a ref handed to this thread with controllingProcess. */
+  /**
+   * The thread a socket was handed to with `controllingProcess` gets its own `Socket` for the
+   * same kernel socket from the `socket.handoff` posted to it: in the active mode the socket
+   * was in, with the datagrams the previous owner had read ahead first in line.
+   *
+   * Throws `badarg` (not a handoff; the socket's `ref` method, the token's old name; adopted
+   * twice), `not_owner` (the socket was not handed to this thread), `closed` (closed since).
+   *
+   * @function
+   * @example
+   * parentPort.on('message', async ({ handoff }) => {
+   *   const socket = UDP.adopt(handoff);
+   *   for await (const datagram of socket) handle(datagram);
+   * });
+   */
   adopt,
+  /**
+   * The next datagram (`gen_udp:recv/3`): with `numBytes` 0 the whole datagram (up to the
+   * `buffer` option's bytes), else at most `numBytes` bytes of it (`truncated` marks a cut).
+   * With a receive-side ancillary option on, `ancillary` says what the kernel knew of it.
+   * Several calls may wait at once: they are served in call order, one datagram each, and one
+   * that times out or is aborted never takes a datagram a later one should get.
+   *
+   * Rejects with `timeout` when nothing came in time (`timeout` 0 polls once), `aborted`
+   * (`options.signal`; the signal's reason is the error's `cause`), `einval` (the socket is
+   * in active mode), `closed`, `not_owner`, `badarg` (bad arguments), or an error the kernel
+   * reported for the socket, syscall `recvmsg` (`econnrefused` after an ICMP port unreachable
+   * on a connected socket, or on any socket with `recverr`; `ehostunreach`, …).
+   *
+   * @example
+   * try {
+   *   const { address, port, data } = await UDP.recv(socket, 0, 5000);
+   * } catch (error) {
+   *   if (error.reason !== 'timeout') throw error;
+   * }
+   */
   recv<F extends SocketFamily>(socket: Socket<F>, numBytes: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<F>> {
     try {
       checkSocket(socket, 'recv');
@@ -380,6 +502,18 @@ export const UDP = {
       return rejectWith(error);
     }
   },
+  /**
+   * Waits as `recv` does for the first datagram, then resolves with it and every other
+   * datagram already queued, at most `max`: one `recvmmsg` for many datagrams. Datagrams are
+   * whole (up to `buffer`). Counted in `getstat` as `recv` counts them. Rejects as `recv`
+   * does (`badarg` for a `max` below 1).
+   *
+   * @example
+   * for (;;) {
+   *   const batch = await UDP.recvBatch(socket, 64, 'infinity');
+   *   await UDP.sendBatch(socket, batch.map(({ address, port, data }) => ({ address, port, data })));
+   * }
+   */
   recvBatch<F extends SocketFamily>(socket: Socket<F>, max: number, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<RecvData<F>[]> {
     try {
       checkSocket(socket, 'recvBatch');
@@ -389,6 +523,20 @@ export const UDP = {
       return rejectWith(error);
     }
   },
+  /**
+   * As `recvBatch`, into `arena`'s memory, which every call reuses: the kernel writes the
+   * datagrams straight into its slots and nothing is allocated per datagram. Resolves with
+   * how many datagrams the arena holds now (GRO messages split into their segments); read them
+   * with the arena's accessors before the next receive into it. Rejects as `recv` does;
+   * `badarg` when `arena` is not a {@link RecvArena}.
+   *
+   * @example
+   * const arena = new RecvArena({ slots: 64, slotSize: 2048 });
+   * for (;;) {
+   *   const count = await UDP.recvInto(socket, arena, 'infinity');
+   *   for (let i = 0; i < count; i++) handle(arena.data.subarray(arena.offset(i), arena.offset(i) + arena.length(i)));
+   * }
+   */
   recvInto(socket: Socket, arena: RecvArena, timeout: Timeout, options?: { signal?: AbortSignal }): Promise<number> {
     try {
       checkSocket(socket, 'recvInto');
@@ -397,24 +545,125 @@ export const UDP = {
       return rejectWith(error);
     }
   },
+  /**
+   * Sends one datagram (`gen_udp:send`), by one of four overloads:
+   * `send(socket, data)` to the connected peer; `send(socket, destination, data)` with what
+   * `sockname` returned or `{ address, port }`; `send(socket, address, port, data)`; and
+   * `send(socket, address, port, ancillary, data)` with this datagram's {@link SendAncillary}
+   * (`ttl`, `tos`, `pktinfo` to choose the source address, `segmentSize` for GSO, …).
+   * `address` is an IP literal, a host name (resolved in the socket's family with
+   * `dns.lookup`, as node:dgram does), or `{ local: path }`. `data` is {@link IOData}: pieces
+   * are gathered by the kernel into one datagram. Resolves once the kernel took the datagram;
+   * when the send buffer is full it waits for room, keeping the order of sends.
+   *
+   * Rejects with `badarg` (bad arguments or ancillary data), `eafnosupport` (an address of the
+   * other family), `nxdomain` (a host name that does not resolve), `edestaddrreq`
+   * (`send(socket, data)` unconnected), `emsgsize` (too long), `eacces` (broadcast without
+   * the `broadcast` option), `einval` (port 0), `enetunreach`, `enodev`, … (syscall `sendmsg`),
+   * `closed`, `not_owner`.
+   *
+   * @function
+   * @example
+   * await UDP.send(socket, '127.0.0.1', 5300, 'hello');
+   * await UDP.send(socket, { address: 'example.com', port: 7 }, [header, body]);
+   * await UDP.send(socket, address, port, { pktinfo: received.ancillary.pktinfo, ttl: 4 }, reply);
+   */
   send: send as Transport<Socket>['send'],
+  /**
+   * Sends `messages` in order ({@link BatchMessage}: destination, data, ancillary data each),
+   * up to 64 per `sendmmsg`; resolves with how many went out, which is all of them unless it
+   * rejects. Every message is checked (and every host name resolved) before the first goes
+   * out: a bad one is `badarg` and sends nothing. Counted in `getstat` as single sends are.
+   * Rejects as `send` does; a kernel refusal partway rejects with its reason, the messages
+   * before it sent.
+   *
+   * @function
+   * @example
+   * const sent = await UDP.sendBatch(socket, [
+   *   { address: '127.0.0.1', port: 5300, data: 'a' },
+   *   { address: '127.0.0.1', port: 5301, data: 'b', ancillary: { ttl: 1 } },
+   * ]); // 2
+   */
   sendBatch,
+  /**
+   * Reads options (`inet:getopts/2`): exactly the names asked for, with the values as
+   * {@link SocketOptions} shapes them (buffer sizes read back doubled, as Linux reports
+   * them). `{ raw: { level, option, length } }` reads a kernel option as bytes. Any thread may
+   * read a socket's options.
+   *
+   * Throws `badarg` (an unknown name, `raw` as a bare name), `einval` (a set-only option such
+   * as `add_membership`, or one of the other family), `closed`, or the kernel's reason
+   * (syscall `getsockopt`).
+   *
+   * @function
+   * @example
+   * const { recbuf, reuseport } = UDP.getopts(socket, ['recbuf', 'reuseport']);
+   */
   getopts,
+  /**
+   * Sets options (`inet:setopts/2`), all or nothing: every entry is checked before any is
+   * applied, and when the kernel refuses one the ones applied before it are put back. See
+   * {@link SocketOptions} for each option.
+   *
+   * Throws `badarg` (an unknown name; a bad value, with what the option expects; a listen-only
+   * option such as `ip`; a refused one such as `mode: 'list'`), `einval` (an option of the
+   * other family), the kernel's reason with syscall `setsockopt` (`eperm` for a privileged
+   * option, `enodev`, `eaddrinuse` for a group joined twice, …), `closed`, `not_owner`.
+   *
+   * @example
+   * UDP.setopts(socket, { recbuf: 1 << 22, add_membership: ['239.1.2.3', '0.0.0.0'] });
+   */
   setopts(socket: Socket, options: SocketOptions): void {
     checkSocket(socket, 'setopts');
     socket.assertOwner('setopts');
     if (!isPlainObject(options)) throw badarg('setopts', `options must be an object, got ${show(options)}`);
     applyOptions(socket, planOptions(options, socket.family, 'setopts'), 'setopts');
   },
+  /**
+   * Closes the socket. Idempotent. Every pending `recv` and `send` on it rejects `closed` at
+   * once, and every later call on it fails `closed` (a read-only call from another thread
+   * too). Throws `not_owner` when another thread owns it, `badarg` for a non-socket.
+   *
+   * @example
+   * process.once('SIGINT', () => UDP.close(socket));
+   */
   close(socket: Socket): void {
     checkSocket(socket, 'close').shut();
   },
+  /**
+   * The socket's own address: `{ address, family, port }` for an IP socket (the port
+   * `listen(0)` picked), `{ local }` for a unix one (`''` when unnamed). Throws `closed`,
+   * `badarg`; the kernel's reason otherwise (syscall `getsockname`).
+   *
+   * @example
+   * const { port } = UDP.sockname(UDP.listen(0));
+   */
   sockname<F extends SocketFamily>(socket: Socket<F>): SocketInfoOf<F> {
     return endName(socket, false);
   },
+  /**
+   * The connected peer's address (after `connect`). Throws `enotconn` when the socket is not
+   * connected (syscall `getpeername`), `closed`, `badarg`.
+   *
+   * @example
+   * UDP.connect(socket, '127.0.0.1', 5300);
+   * UDP.peername(socket); // { address: '127.0.0.1', family: 'IPv4', port: 5300 }
+   */
   peername<F extends SocketFamily>(socket: Socket<F>): SocketInfoOf<F> {
     return endName(socket, true);
   },
+  /**
+   * The socket's counters (`inet:getstat`): what this package received and sent on it
+   * (`recv_cnt`, `send_oct`, …, kept per socket across threads) and under `kernel` what the
+   * kernel knows (`drops`, `rmem_alloc`, …); see {@link SocketStats}. Given names, only those
+   * counters (`inet:getstat/2`). Any thread may read. Throws `badarg` (an unknown name),
+   * `closed`.
+   *
+   * @function
+   * @example
+   * const { recv_cnt, kernel: { drops } } = UDP.getstat(socket);
+   * const { send_oct } = UDP.getstat(socket, ['send_oct']);
+   */
   getstat: ((socket: Socket, names?: (keyof SocketStats)[]): Partial<SocketStats> => {
     checkSocket(socket, 'getstat');
     if (socket.closed) throw closedError('getstat');
@@ -423,11 +672,31 @@ export const UDP = {
     (socket: Socket): SocketStats;
     <N extends keyof SocketStats>(socket: Socket, names: N[]): Pick<SocketStats, N>;
   },
+  /**
+   * The protocol a secure transport negotiated (ALPN). Plain UDP negotiates none: it always
+   * throws `protocol_not_negotiated` (`closed` once the socket is closed).
+   *
+   * @example
+   * try {
+   *   UDP.negotiatedProtocol(socket);
+   * } catch (error) {
+   *   error.reason; // 'protocol_not_negotiated'
+   * }
+   */
   negotiatedProtocol(socket: Socket): string {
     if (checkSocket(socket, 'negotiatedProtocol').closed) throw closedError('negotiatedProtocol');
     throw new TransportError('protocol_not_negotiated', 'negotiatedProtocol: plain UDP negotiates no protocol');
   },
-  /** Splits a GRO-coalesced datagram into the datagrams the sender sent. */
+  /**
+   * Splits a datagram the kernel merged with `gro` on (`ancillary.segmentSize`) into the
+   * datagrams the sender sent: views of the same bytes, each `segmentSize` long but the last,
+   * without `segmentSize`. Any other datagram comes back alone. Throws `badarg` when
+   * `datagram` is not a received datagram.
+   *
+   * @example
+   * const socket = UDP.listen(5300, { gro: true });
+   * for (const part of UDP.splitSegments(await UDP.recv(socket, 0, 'infinity'))) handle(part.data);
+   */
   splitSegments<F extends SocketFamily>(datagram: RecvData<F>): RecvData<F>[] {
     const checked = carriedDatagram(datagram);
     const size = checked?.ancillary?.segmentSize;
@@ -436,7 +705,17 @@ export const UDP = {
     }
     return splitSegments(checked) as RecvData<F>[];
   },
-  /** One entry of the socket's error queue (IP_RECVERR / IPV6_RECVERR), or undefined when it is empty. */
+  /**
+   * One entry of the socket's error queue (`MSG_ERRQUEUE`), filled with the `recverr` option:
+   * the destination and start of a datagram that failed, and in `ancillary.error` why (an ICMP
+   * error, `emsgsize` against the path MTU, …). `undefined` when the queue is empty: it does not
+   * wait. Throws `not_owner`, `closed`, `badarg`, or the kernel's reason (syscall `recvmsg`).
+   *
+   * @example
+   * const socket = UDP.open(0, { recverr: true });
+   * await UDP.send(socket, '127.0.0.1', closedPort, 'x');
+   * const entry = UDP.recvErrorQueue(socket); // { address: '127.0.0.1', port: closedPort, ancillary: { error: { origin: 'icmp', reason: 'econnrefused', … } }, … }
+   */
   recvErrorQueue(socket: Socket): ErrorQueueEntry | undefined {
     checkSocket(socket, 'recvErrorQueue').assertOwner('recv');
     const result = socket.native.recvError();
