@@ -3,12 +3,17 @@
 #  1. `npm ci` and `npm pack` in a clean copy of the checkout (prepack builds dist/ and both
 #     prebuilds, linux-x64 and linux-arm64 with Debian's cross compiler, in one step);
 #  2. the tarball holds exactly the whitelist: compiled JS and .d.ts, the ESM entry, both
-#     prebuilds, binding.gyp and native/ (the fallback build), README, LICENSE, package.json;
+#     prebuilds, binding.gyp and native/ (the fallback build), examples/, README, BENCHMARK,
+#     CONTRIBUTING, LICENSE, package.json; and every relative link of its Markdown files
+#     names a file in it (and every #anchor a heading of that file);
 #  3. installed into an empty project where every compiler, make and cmake fail and log
 #     their use, with the package's install script approved (npm's allowScripts) so that
 #     node-gyp-build really runs, it installs without compiling, and a UDP round trip runs
 #     from CommonJS (require) and from ESM (import), on the prebuild;
-#  4. a .ts (CommonJS) and a .mts (ESM) consumer type-check against it (module nodenext).
+#  4. a .ts (CommonJS) and a .mts (ESM) consumer type-check against it (module nodenext),
+#     written as a new TypeScript user writes (a socket's methods, typed events, the family's
+#     address shapes, the hand-over token, RecvArena, coalesce), and the facade's internals
+#     are not in the published .d.ts.
 # The tarball is left in the checkout (abyss-transport-<version>.tgz, where `npm pack` puts
 # it) for the steps after this one: glibc-floor.sh, arm64.sh, install-ways.sh, node-versions.sh.
 set -euo pipefail
@@ -46,22 +51,24 @@ const files = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n');
 const tracked = execFileSync('git', ['-C', process.argv[3], 'ls-files'], { encoding: 'utf8' }).trim().split('\n');
 const problems = [];
 const allowed = [
-  /^package\/(package\.json|README\.md|LICENSE|binding\.gyp)$/,
+  /^package\/(package\.json|README\.md|BENCHMARK\.md|CONTRIBUTING\.md|LICENSE|binding\.gyp)$/,
   /^package\/dist\/((dgram|native)\/)?index\.(mjs|d\.mts)$/,
   /^package\/prebuilds\/linux-(x64|arm64)\/abyss-transport\.glibc\.node$/,
 ];
 const libs = tracked.filter((f) => /^lib\/.+\.ts$/.test(f) && !f.endsWith('.d.ts')).map((f) => f.slice(4, -3));
 for (const name of libs) allowed.push(new RegExp(`^package/dist/${name.replace(/\//g, '\\/')}\\.(js|d\\.ts)$`));
 const natives = tracked.filter((f) => /^native\/[^/]+\.(cc|h)$/.test(f));
-for (const f of natives) allowed.push(new RegExp(`^package/${f.replace(/\./g, '\\.')}$`));
+const examples = tracked.filter((f) => /^examples\/[^/]+\.js$/.test(f));
+for (const f of [...natives, ...examples]) allowed.push(new RegExp(`^package/${f.replace(/\./g, '\\.')}$`));
 for (const f of files) if (!allowed.some((re) => re.test(f))) problems.push(`not in the whitelist: ${f}`);
 const required = [
-  'package.json', 'README.md', 'LICENSE', 'binding.gyp',
+  'package.json', 'README.md', 'BENCHMARK.md', 'CONTRIBUTING.md', 'LICENSE', 'binding.gyp',
   ...['', 'dgram/', 'native/'].flatMap((n) => [`dist/${n}index.mjs`, `dist/${n}index.d.mts`]),
   'prebuilds/linux-x64/abyss-transport.glibc.node',
   'prebuilds/linux-arm64/abyss-transport.glibc.node',
   ...libs.flatMap((n) => [`dist/${n}.js`, `dist/${n}.d.ts`]),
   ...natives,
+  ...examples,
 ];
 for (const f of required) if (!files.includes(`package/${f}`)) problems.push(`missing: ${f}`);
 if (problems.length) {
@@ -69,7 +76,40 @@ if (problems.length) {
   process.exit(1);
 }
 CHECK
-tar xzf "$tarball" -C "$work" package/prebuilds
+tar xzf "$tarball" -C "$work" package
+
+# The Markdown shipped links only to what ships: a reader of node_modules/abyss-transport (or
+# of the API reference, which copies what README.md links to) finds every file it names.
+node - "$work/package" <<'LINKS'
+const fs = require('node:fs');
+const path = require('node:path');
+const root = process.argv[2];
+const withoutCode = (text) => text.replace(/^```[\s\S]*?^```$/gm, '');
+// GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens.
+const slug = (heading) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+const anchors = (file) => new Set([...withoutCode(fs.readFileSync(file, 'utf8')).matchAll(/^#+ (.+)$/gm)].map(([, h]) => slug(h)));
+const problems = [];
+let links = 0;
+for (const name of fs.readdirSync(root).filter((f) => f.endsWith('.md'))) {
+  const text = withoutCode(fs.readFileSync(path.join(root, name), 'utf8'));
+  for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z][a-z+.-]*:/i.test(target)) continue; // https:, mailto:
+    links++;
+    const [where, anchor] = target.split('#');
+    const file = path.resolve(root, where || name);
+    if (!file.startsWith(`${root}${path.sep}`) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      problems.push(`${name} links to ${target}, which the package does not hold`);
+    } else if (anchor !== undefined && !anchors(file).has(anchor)) {
+      problems.push(`${name} links to ${target}: ${path.basename(file)} has no such heading`);
+    }
+  }
+}
+if (problems.length) {
+  console.error(problems.map((p) => `pack: ${p}`).join('\n'));
+  process.exit(1);
+}
+console.error(`pack: the ${links} relative links of the package's Markdown resolve in it`);
+LINKS
 file -b "$work/package/prebuilds/linux-x64/abyss-transport.glibc.node" | tee "$work/file.txt" >&2
 grep -q 'ELF 64-bit LSB shared object, x86-64' "$work/file.txt" || fail "the linux-x64 prebuild is not an x86-64 shared object"
 grep -q ', stripped' "$work/file.txt" || fail "the linux-x64 prebuild is not stripped"
@@ -170,8 +210,9 @@ node roundtrip.mjs "$prebuild" >&2 || fail "the ESM round trip failed"
 
 # 4. Types, for a CommonJS (.ts) and an ES module (.mts) consumer.
 cat >check.ts <<'TS'
-import { UDP, Socket, TransportError, DgramUDP, isNative, nativeUnavailable } from 'abyss-transport';
-import type { RecvData, SocketInfo, SocketOptions } from 'abyss-transport';
+import { UDP, Socket, TransportError, DgramUDP, RecvArena, isNative, nativeUnavailable } from 'abyss-transport';
+import type { RecvData, SocketHandoff, SocketInfo, SocketOptions, TransportReason } from 'abyss-transport';
+import type { Worker } from 'node:worker_threads';
 import abyss = require('abyss-transport');
 import fallback = require('abyss-transport/dgram');
 import native = require('abyss-transport/native');
@@ -197,6 +238,66 @@ export async function echo(): Promise<Buffer> {
   UDP.open('5353');
   return got.data;
 }
+
+// What a new TypeScript user writes, under strict: the socket's own methods, its family's
+// shapes without narrowing, the hand-over token, RecvArena and the coalesce option.
+export async function newcomer(worker: Worker): Promise<number> {
+  const socket = UDP.listen(0, { ip: '127.0.0.1', coalesce: { usecs: 1000, packets: 64 } });
+  const port: number = UDP.sockname(socket).port;
+  const same: number = socket.sockname().port;
+  await socket.send('127.0.0.1', port, ['a', Buffer.from('b')]);
+  await socket.send({ address: '127.0.0.1', port: same }, 'c');
+  const first = await socket.recv(0, 1000, { signal: AbortSignal.timeout(2000) });
+  const sender: string = first.address;
+  for await (const datagram of socket) {
+    const data: Buffer = datagram.data;
+    void [sender, data];
+    break;
+  }
+  const arena = new RecvArena({ slots: 8, slotSize: 2048 });
+  const count: number = await UDP.recvInto(socket, arena, 0);
+  const more: number = await socket.recvInto(arena, 0);
+  const bytes: Buffer = arena.data.subarray(arena.offset(0), arena.offset(0) + arena.length(0));
+  void [count, more, bytes];
+  socket.on('udp', (datagram) => {
+    const data: Buffer = datagram.data;
+    const from: string = datagram.address;
+    // @ts-expect-error the listener's argument is a RecvData, not `any`
+    void datagram.msg;
+    void [data, from];
+  });
+  socket.on('udp_error', (error) => {
+    const reason: TransportReason = error.reason;
+    void reason;
+  });
+  socket.on('udp_passive', (passive) => void passive.closed);
+  const kept: typeof socket = socket.unref().ref();
+  void kept;
+  const coalesce = socket.getopts(['coalesce']).coalesce;
+  void coalesce;
+  socket.controllingProcess(worker);
+  const handoff: SocketHandoff = socket.handoff;
+  worker.postMessage({ handoff });
+  // @ts-expect-error the token is opaque
+  void handoff.abyssSocket;
+  // @ts-expect-error ref() is node:dgram's method now, not the token
+  UDP.adopt(socket.ref);
+  // @ts-expect-error internal: not in the published .d.ts
+  void socket.receive;
+  // @ts-expect-error internal: not in the published .d.ts
+  void socket.transmit;
+  // @ts-expect-error internal: not in the published .d.ts
+  void socket.shut;
+  // @ts-expect-error internal: not in the published .d.ts
+  void socket.native;
+  socket.close();
+  const local = UDP.listen(0, { ip: { local: '/tmp/abyss-consumer.sock' } });
+  // @ts-expect-error a unix socket's name has no port
+  void local.sockname().port;
+  const path: string = local.sockname().local;
+  local.close();
+  return path.length;
+}
 TS
 cat >check.mts <<'MTS'
 import abyss, { UDP, Socket, TransportError } from 'abyss-transport';
@@ -209,6 +310,11 @@ void [native, DgramTransport.listen, NativeTransport.listen];
 
 const socket: Socket = UDP.open(0, { ip: '127.0.0.1' });
 const timeout: Timeout = 'infinity';
+const ip = UDP.listen(0, { ip: '127.0.0.1' });
+const ipPort: number = ip.sockname().port;
+for await (const { data } of ip) void [data.length, ipPort];
+ip.on('udp', ({ address }) => void address.length);
+ip.close();
 const pending: Promise<RecvData> = abyss.UDP.recv(socket, 0, timeout);
 void pending;
 const isError = (e: unknown): e is TransportError => e instanceof TransportError;
