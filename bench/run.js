@@ -217,7 +217,7 @@ function start(command, args) {
 }
 
 /**
- * The two CPUs a case runs on, as ../shared/notes/receive-limits.md measured: the measured
+ * The two CPUs a case runs on, as the receive-limits notes measured (BENCHMARK.md): the measured
  * side on MEASURED, its load generator or peer on LOAD, each pinned there (taskset), so that
  * the scheduler never puts the measured process behind a spinning sender. Unpinned where
  * there are fewer than two CPUs or no taskset.

@@ -1,7 +1,7 @@
 /**
  * The bad-input matrix: every exported function of `UDP` called with wrong types, bad numbers,
  * over-long strings, unknown keys, closed sockets and another thread's sockets. Each case names
- * the reason the contract (../shared/CONTRACT.md) wants; every case must end in a TransportError
+ * the reason the contract (README, Errors and the Abyss appendix) wants; every case must end in a TransportError
  * with that reason, thrown by a synchronous call or as the rejection of the promise an
  * asynchronous one returns (never a synchronous throw), without crashing or hanging.
  *

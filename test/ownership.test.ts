@@ -305,6 +305,8 @@ describe('DgramUDP: a node:dgram socket stays in the thread that made it', () =>
     expectThrows(() => DGRAM.T.controllingProcess(socket, worker), 'enotsup');
     expectThrows(() => DGRAM.T.controllingProcess(socket, worker.threadId), 'enotsup');
     expectThrows(() => DGRAM.T.adopt({ abyssSocket: 1, carry: [] } as never), 'enotsup');
+    // Where UDP stands for DgramUDP, the token a program posts is enotsup, not undefined.
+    expectThrows(() => (socket as unknown as { handoff: unknown }).handoff, 'enotsup');
     expect(DGRAM.T.controllingProcess(socket, threadId)).toBeUndefined();
     expectThrows(() => DGRAM.T.controllingProcess(socket, -1), 'badarg');
     expectThrows(() => DGRAM.T.controllingProcess(socket, 'x' as never), 'badarg');

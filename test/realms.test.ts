@@ -6,7 +6,7 @@ const run = promisify(execFile);
 
 // Jest evaluates the package once per test file, each in its own realm, while the process loads
 // the addon once: a user's test suite is exactly this situation. Every failure must still be a
-// TransportError, an Error of the realm that catches it (CONTRACT.md, Errors). The child process
+// TransportError, an Error of the realm that catches it (README, Errors). The child process
 // reproduces it deterministically with two vm realms (test/scripts/realms-child.js).
 test('errors are instanceof TransportError and Error in every realm that loaded the package', async () => {
   const { stdout } = await run(process.execPath, [path.join(__dirname, 'scripts', 'realms-child.js')], { timeout: 15000 });

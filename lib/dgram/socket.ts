@@ -2,8 +2,8 @@ import type dgram from 'node:dgram';
 import { COUNTER_COUNT, countReceived, countSent } from '../contract/counters';
 import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
-import { TransportError, closedError } from '../errors';
-import type { Active, IpFamily, RecvData, Transport } from '../types';
+import { TransportError, closedError, enotsup } from '../errors';
+import type { Active, IpFamily, RecvData, SocketHandoff, Transport } from '../types';
 import { DgramUDP } from './index';
 import { fromNode, internalHandle } from './node';
 
@@ -128,6 +128,15 @@ export class DgramSocket extends ContractSocket<IpFamily> {
    */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The hand-over token of the native transport's sockets. A node:dgram socket cannot change
+   * threads, so where `UDP` stands for DgramUDP reading it is `enotsup`, not undefined.
+   * @throws {@link TransportError} `enotsup`
+   */
+  get handoff(): SocketHandoff {
+    throw enotsup('handoff', "node:dgram's sockets cannot be handed to another thread");
   }
 
   /**
