@@ -5,12 +5,11 @@
  * (the addon cannot set it); the same holds through a second copy of the package, which
  * shares the one addon.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RecvArena, UDP, type Socket } from '../lib';
 import { binding } from '../lib/native/binding';
+import { type SecondCopy, loadSecondCopy } from './helpers/second-copy';
 import { closeAll, listen, portOf, tempDir, track } from './helpers/sockets';
 
 let inNative = 0;
@@ -72,24 +71,17 @@ async function expectReadOnce(call: () => unknown): Promise<void> {
 }
 
 let unwrap: () => void;
-let dir: string;
+let copy: SecondCopy;
 let other: typeof UDP;
 let OtherArena: typeof RecvArena;
 beforeAll(() => {
   unwrap = wrapNative();
-  // A second copy of the package, on the same addon (as test/copies.test.ts makes it).
-  const root = path.join(__dirname, '..');
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-boundary-'));
-  fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
-  fs.symlinkSync(path.join(root, 'build'), path.join(dir, 'build'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ({ UDP: other, RecvArena: OtherArena } = require(path.join(dir, 'dist')));
+  copy = loadSecondCopy('abyss-boundary-');
+  ({ UDP: other, RecvArena: OtherArena } = copy.exports);
 });
 afterAll(() => {
   unwrap();
-  fs.rmSync(dir, { recursive: true, force: true });
+  copy.remove();
 });
 afterEach(() => closeAll());
 

@@ -4,35 +4,25 @@
  * Since every argument is read before any native call, and no JavaScript runs inside one, a
  * call through one copy can never see the other's data, whatever user code runs when.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { UDP, type Socket } from '../lib';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
+import { type SecondCopy, loadSecondCopy } from './helpers/second-copy';
 import { closeAll, listen, portOf } from './helpers/sockets';
 
-const root = path.join(__dirname, '..');
 let other: typeof UDP;
-let dir: string;
+let copy: SecondCopy;
 let peer: Peer;
 let receivers: PeerSocket[];
 
 beforeAll(async () => {
-  // A second install: its own compiled facade, and the same addon file (as two copies of one
-  // version resolve it through node-gyp-build; require() loads it once).
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-copy-'));
-  fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
-  fs.symlinkSync(path.join(root, 'build'), path.join(dir, 'build'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  other = require(path.join(dir, 'dist')).UDP;
+  copy = loadSecondCopy('abyss-copy-');
+  other = copy.exports.UDP;
   peer = await Peer.start();
   receivers = [await peer.bind('inet', '127.0.0.1'), await peer.bind('inet', '127.0.0.1')];
 });
 afterAll(() => {
   stopPeers();
-  fs.rmSync(dir, { recursive: true, force: true });
+  copy.remove();
 });
 afterEach(async () => {
   closeAll();
