@@ -1129,4 +1129,12 @@ export interface Transport<S extends SocketHandle = SocketHandle> {
    * await transport.sendBatch(socket, [{ address: '127.0.0.1', port: 5300, data: 'a' }]);
    */
   sendBatch(socket: S, messages: BatchMessage[]): Promise<number>;
+  /**
+   * One entry of the socket's error queue (the `recverr` option), or `undefined` when it is
+   * empty; it does not wait. `enotsup` where the transport cannot read it (node:dgram).
+   *
+   * @example
+   * const entry = transport.recvErrorQueue(socket);
+   */
+  recvErrorQueue(socket: S): ErrorQueueEntry | undefined;
 }

@@ -104,6 +104,14 @@ test('host names resolve in the socket\'s family for send and sendBatch (nxdomai
 eachTransport((subject) => {
   const { T, listen } = subject;
 
+  test('every call that takes a socket is also a method of the socket (listen, open, adopt and splitSegments take none)', () => {
+    const socket = listen(0, { ip: '127.0.0.1' });
+    const withoutSocket = ['listen', 'open', 'adopt', 'splitSegments'];
+    const calls = Object.keys(T).filter((name) => !withoutSocket.includes(name));
+    expect(calls).toEqual(expect.arrayContaining(['recv', 'send', 'getstat', 'recvErrorQueue']));
+    expect(calls.filter((name) => typeof (socket as unknown as Record<string, unknown>)[name] !== 'function')).toEqual([]);
+  });
+
   test("'localhost' is the family's loopback in listen, connect and send, whatever /etc/hosts says", async () => {
     const receiver6 = listen(0, { ip: 'localhost', family: 'inet6' });
     expect(T.sockname(receiver6)).toMatchObject({ address: '::1' });

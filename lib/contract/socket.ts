@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { TransportError } from '../errors';
 import type {
-  Active, BatchMessage, Destination, IOData, OptionName, RecvData, SendAncillary, SocketFamily, SocketInfoOf, SocketOptions,
+  Active, BatchMessage, Destination, ErrorQueueEntry, IOData, OptionName, RecvData, SendAncillary, SocketFamily, SocketInfoOf, SocketOptions,
   SocketStats, Timeout, Transport,
 } from '../types';
 import type { Worker } from 'node:worker_threads';
@@ -294,6 +294,18 @@ export abstract class ContractSocket<F extends SocketFamily = SocketFamily> exte
    */
   getstat<N extends keyof SocketStats>(names?: N[]): Pick<SocketStats, N> {
     return this.transport.getstat(this, names) as Pick<SocketStats, N>;
+  }
+
+  /**
+   * `UDP.recvErrorQueue(socket)`: one entry of the error queue the `recverr` option fills (a
+   * datagram an ICMP error came back for, with `ancillary.error`), or `undefined` when it is
+   * empty; it does not wait. Throws `not_owner`, `closed`, `enotsup` on `DgramUDP`.
+   *
+   * @example
+   * for (let entry; (entry = socket.recvErrorQueue()) !== undefined;) console.log(entry.ancillary.error.reason);
+   */
+  recvErrorQueue(): ErrorQueueEntry | undefined {
+    return this.transport.recvErrorQueue(this);
   }
 
   /**
