@@ -6,8 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { TransportError } from '../errors';
 import type {
-  Active, BatchMessage, Destination, ErrorQueueEntry, IOData, OptionName, RecvData, SendAncillary, SocketFamily, SocketInfoOf, SocketOptions,
-  SocketStats, Timeout, Transport,
+  Active, BatchMessage, Destination, ErrorQueueEntry, IOData, OptionName, RecvData, SendAncillary, SocketFamily,
+  SocketInfoOf, SocketOptions, SocketStats, Timeout, Transport,
 } from '../types';
 import type { Worker } from 'node:worker_threads';
 import type { RecvArena } from './arena';
