@@ -138,9 +138,11 @@ describe.each([['this copy of the package', () => UDP], ['a second copy, on the 
 
 test('adopt reads a ref once, in the thread it was handed to', async () => {
   const socket = listen(0, { ip: '127.0.0.1' });
+  // It keeps listening, and so stays alive until terminated: with a once() listener it could
+  // exit before the hand-over below (it did, under the sanitizers' slower main thread).
   const worker = new Worker(`
     const { parentPort } = require('node:worker_threads');
-    parentPort.once('message', () => parentPort.postMessage('ready'));`, { eval: true });
+    parentPort.on('message', () => parentPort.postMessage('ready'));`, { eval: true });
   await new Promise((resolve) => worker.once('message', resolve).postMessage('go'));
   try {
     UDP.controllingProcess(socket, worker);
