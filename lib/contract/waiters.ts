@@ -5,6 +5,9 @@
  * @internal
  * @packageDocumentation
  */
+// Imported, not the global: Node defines globalThis.performance as an accessor, a getter call
+// on every read (this one is read by each recv that waits with a finite timeout).
+import { performance } from 'node:perf_hooks';
 import { TransportError } from '../errors';
 import type { RecvData } from '../types';
 import type { RecvArena } from './arena';

@@ -74,6 +74,30 @@ function sourceMembership(join: boolean) {
   };
 }
 
+type RememberedField = 'broadcast' | 'ttl' | 'multicastTtl' | 'multicastLoop' | 'hops';
+
+/**
+ * An option node:dgram sets but cannot read back: the socket remembers the value last set in
+ * `field`, and reads `fallback` (the kernel's default) before that. Undo writes the old value.
+ */
+function remembered<T extends boolean | number>(
+  field: RememberedField, write: (socket: DgramSocket, value: T) => void, fallback: () => T,
+): Pick<OptionSpec, 'get' | 'set'> {
+  const read = (socket: DgramSocket): T => (socket[field] as T | undefined) ?? fallback();
+  return {
+    get: read,
+    set: (socket, value: T) => {
+      const old = read(socket);
+      write(socket, value);
+      (socket[field] as T) = value;
+      return () => {
+        write(socket, old);
+        (socket[field] as T) = old;
+      };
+    },
+  };
+}
+
 /** Options fixed when node:dgram creates the socket: setopts may only repeat them. */
 function creationOnly(key: 'reuseaddr' | 'reuseport', name: string): OptionSpec {
   return {
@@ -132,47 +156,23 @@ const SPECS: Record<string, OptionSpec> = {
   broadcast: {
     valid: bool,
     expected: 'a boolean',
-    get: (s) => s.broadcast,
-    set: (s, v: boolean) => {
-      const old = s.broadcast;
-      s.dgram.setBroadcast(v);
-      s.broadcast = v;
-      return () => { s.dgram.setBroadcast(old); s.broadcast = old; };
-    },
+    ...remembered<boolean>('broadcast', (s, v) => s.dgram.setBroadcast(v), () => false),
   },
   ttl: {
     unsupported: (f) => (f === 'inet6' ? "node:dgram cannot set IP_TTL on an IPv6 socket (its TTL is 'unicast_hops')" : undefined),
     valid: (v) => isInt(v, 1, 255),
     expected: 'an integer from 1 to 255',
-    get: (s) => s.ttl ?? readNumber('/proc/sys/net/ipv4/ip_default_ttl', 64),
-    set: (s, v: number) => {
-      const old = s.ttl;
-      s.dgram.setTTL(v);
-      s.ttl = v;
-      return () => { s.dgram.setTTL(old ?? readNumber('/proc/sys/net/ipv4/ip_default_ttl', 64)); s.ttl = old; };
-    },
+    ...remembered<number>('ttl', (s, v) => s.dgram.setTTL(v), () => readNumber('/proc/sys/net/ipv4/ip_default_ttl', 64)),
   },
   multicast_ttl: {
     valid: (v) => isInt(v, 0, 255),
     expected: 'an integer from 0 to 255',
-    get: (s) => s.multicastTtl ?? 1,
-    set: (s, v: number) => {
-      const old = s.multicastTtl;
-      s.dgram.setMulticastTTL(v);
-      s.multicastTtl = v;
-      return () => { s.dgram.setMulticastTTL(old ?? 1); s.multicastTtl = old; };
-    },
+    ...remembered<number>('multicastTtl', (s, v) => s.dgram.setMulticastTTL(v), () => 1),
   },
   multicast_loop: {
     valid: bool,
     expected: 'a boolean',
-    get: (s) => s.multicastLoop,
-    set: (s, v: boolean) => {
-      const old = s.multicastLoop;
-      s.dgram.setMulticastLoopback(v);
-      s.multicastLoop = v;
-      return () => { s.dgram.setMulticastLoopback(old); s.multicastLoop = old; };
-    },
+    ...remembered<boolean>('multicastLoop', (s, v) => s.dgram.setMulticastLoopback(v), () => true),
   },
   multicast_if: {
     valid: (v, f) => (f === 'inet' ? v4(v) : v6Interface(v)),
@@ -212,14 +212,10 @@ const SPECS: Record<string, OptionSpec> = {
     only: 'inet6',
     valid: (v) => isInt(v, -1, 255),
     expected: 'an integer from -1 to 255',
-    get: (s) => s.hops ?? readNumber('/proc/sys/net/ipv6/conf/default/hop_limit', 64),
-    set: (s, v: number) => {
+    ...remembered<number>('hops', (s, v) => {
       if (v < 1) throw enotsup('setopts', `node:dgram sets 'unicast_hops' from 1 to 255, not ${v}`);
-      const old = s.hops;
       s.dgram.setTTL(v);
-      s.hops = v;
-      return () => { s.dgram.setTTL(old ?? readNumber('/proc/sys/net/ipv6/conf/default/hop_limit', 64)); s.hops = old; };
-    },
+    }, () => readNumber('/proc/sys/net/ipv6/conf/default/hop_limit', 64)),
   },
   multicast_hops: {
     only: 'inet6',

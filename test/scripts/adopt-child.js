@@ -2,8 +2,7 @@
 // reports what it sees as JSON lines, answers one datagram, then closes it. The transport is
 // ABYSS_TRANSPORT's ('UDP', the default, or 'DgramUDP').
 'use strict';
-const path = require('node:path');
-const UDP = require(path.join(__dirname, '..', '..', 'dist'))[process.env.ABYSS_TRANSPORT || 'UDP'];
+const { UDP } = require('./transport');
 
 const [fd, port] = process.argv.slice(-2).map(Number);
 const say = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);

@@ -1,22 +1,10 @@
 // Resource checks that need a process of their own (run with --expose-gc): prints one JSON line.
 const fs = require('node:fs');
-const path = require('node:path');
-// The transport is ABYSS_TRANSPORT's: 'UDP' (the default) or 'DgramUDP', whose sockets here
-// do not reuse port 0 (a port another process's reusing socket holds; test/helpers/transports.ts).
-const TRANSPORT = process.env.ABYSS_TRANSPORT || 'UDP';
-const UDP = require(path.join(__dirname, '..', '..', 'dist'))[TRANSPORT];
-const OWN_PORT = TRANSPORT === 'DgramUDP' ? { reuseaddr: false, reuseport: false } : {};
+const { UDP, OWN_PORT, collect: collectRounds } = require('./transport');
 
 const descriptors = () => fs.readdirSync('/proc/self/fd').length;
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-async function collect() {
-  for (let i = 0; i < 4; i++) {
-    global.gc();
-    await settle();
-  }
-}
+const collect = () => collectRounds(4);
 
 const checks = {
   async openClose() {

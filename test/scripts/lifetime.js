@@ -3,20 +3,10 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-// The transport is ABYSS_TRANSPORT's: 'UDP' (the default) or 'DgramUDP', whose sockets here
-// do not reuse port 0 (a port another process's reusing socket holds; test/helpers/transports.ts).
-const TRANSPORT = process.env.ABYSS_TRANSPORT || 'UDP';
-const UDP = require(path.join(__dirname, '..', '..', 'dist'))[TRANSPORT];
-const OWN_PORT = TRANSPORT === 'DgramUDP' ? { reuseaddr: false, reuseport: false } : {};
+const { UDP, OWN_PORT, collect: collectRounds } = require('./transport');
 const { receivePolled } = require(path.join(__dirname, '..', '..', 'examples', 'polled-receiver.js'));
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-async function collect() {
-  for (let i = 0; i < 6; i++) {
-    global.gc();
-    await settle();
-  }
-}
+const collect = () => collectRounds(6);
 
 /** Each shape starts an echo server referenced only by what waits in it; resolves its port. */
 const shapes = {

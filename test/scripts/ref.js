@@ -2,9 +2,7 @@
 // MODE`: 'unref' calls socket.unref(), 'unrefRef' unref() then ref(), 'referenced' neither.
 // Prints {"port"} once waiting, and {"got"} if a datagram comes; then it closes the socket.
 // Whether the process exits while the recv waits is what the test looks at.
-const path = require('node:path');
-const TRANSPORT = process.env.ABYSS_TRANSPORT || 'UDP';
-const UDP = require(path.join(__dirname, '..', '..', 'dist'))[TRANSPORT];
+const { UDP } = require('./transport');
 
 const mode = process.argv[2];
 const waiting = process.argv[3] || 'recv';
