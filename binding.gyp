@@ -7,6 +7,8 @@
         "native/address.cc",
         "native/cmsg.cc",
         "native/environment.cc",
+        "native/loop_libuv.cc",
+        "native/loop_thread.cc",
         "native/options.cc",
         "native/plain.cc",
         "native/readiness.cc",

@@ -2,7 +2,10 @@
 # The whole jest suite against an AddressSanitizer + UndefinedBehaviorSanitizer build of the
 # addon (clang from Debian). The build is node-gyp's own from binding.gyp, with clang and the
 # sanitizer flags added through the environment, so its sources, defines and flags cannot
-# drift from the shipped build's. Fails on a failing test or on any sanitizer report.
+# drift from the shipped build's. The suite runs twice: on libuv's loop (Node's backend) and on
+# the addon's readiness thread (native/loop_thread.cc, the backend of Bun and Deno), which
+# ABYSS_TRANSPORT_READINESS=thread selects on Node. Fails on a failing test or on any
+# sanitizer report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,21 +32,27 @@ LDFLAGS="$sanitize" JOBS=2 \
 addon=$work/build/Release/abyss_transport.node
 nm -D "$addon" | grep __asan_init >/dev/null || { echo "sanitize: the addon is not instrumented" >&2; exit 1; }
 
-log=$work/sanitize.log
 status=0
-LD_PRELOAD=$runtime \
-ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:verify_asan_link_order=0 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  npx jest --json --outputFile="$work/results.json" >"$log" 2>&1 || status=$?
+for readiness in libuv thread; do
+  log=$work/sanitize-$readiness.log
+  run=0
+  ABYSS_TRANSPORT_READINESS=$readiness LD_PRELOAD=$runtime \
+  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:verify_asan_link_order=0 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    npx jest --json --outputFile="$work/results-$readiness.json" >"$log" 2>&1 || run=$?
 
-if grep -E "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log" >&2; then
-  echo "sanitize: sanitizer reports above" >&2
-  exit 1
-fi
-node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`sanitize: ${r.numPassedTests} passed, ${r.numFailedTests} failed under ASan+UBSan`);
-  if (r.numTotalTests === 0) process.exit(1);
-' "$work/results.json"
-if [ "$status" -ne 0 ]; then tail -60 "$log" >&2; fi
+  if grep -E "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log" >&2; then
+    echo "sanitize: sanitizer reports above ($readiness)" >&2
+    exit 1
+  fi
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`sanitize: ${r.numPassedTests} passed, ${r.numFailedTests} failed under ASan+UBSan, readiness on ${process.argv[2]}`);
+    if (r.numTotalTests === 0) process.exit(1);
+  ' "$work/results-$readiness.json" "$readiness"
+  if [ "$run" -ne 0 ]; then
+    tail -60 "$log" >&2
+    status=$run
+  fi
+done
 exit "$status"

@@ -32,8 +32,9 @@ function loadNative(): { native: typeof Native; unavailable?: undefined } | { na
 const { native, unavailable } = loadNative();
 
 /**
- * Whether `UDP` is the native addon's transport; false where it cannot run (not Linux, Bun,
- * Deno, no build for this machine), and `UDP` is then {@link DgramUDP}.
+ * Whether `UDP` is the native addon's transport; false where it cannot run (not Linux, no
+ * build for this machine, Deno without `--allow-ffi --allow-env`), and `UDP` is then
+ * {@link DgramUDP}.
  *
  * @example
  * if (!isNative) console.warn(`abyss-transport on node:dgram: ${nativeUnavailable?.message}`);

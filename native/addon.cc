@@ -3,10 +3,10 @@
 // its own copy.
 #include <napi.h>
 #include <net/if.h>
-#include <uv.h>
 
 #include "cmsg.h"
 #include "environment.h"
+#include "loop.h"
 #include "options.h"
 #include "protocol.h"
 #include "registry.h"
@@ -16,15 +16,25 @@ namespace abyss {
 
 namespace {
 
-// init(dispatch, threadId): the shared memory (protocol.h) for the facade. Another copy of
-// the facade in this environment (a second install of the package, a test runner's fresh
-// module registry) gets the first one's, and readiness goes to the first one's dispatch.
+// init(dispatch, threadId, awaitTurnEnd): the shared memory (protocol.h) for the facade, and the
+// loop (loop.h): the thread backend when awaitTurnEnd is a function (undefined: libuv). Another
+// copy of the facade in this environment (a second install of the package, a test runner's
+// fresh module registry) gets the first one's, and readiness goes to the first one's dispatch.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Environment* environment = Environment::Get(env);
-  napi_value shared = environment->Init(env, info[0], static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value()));
-  if (shared == nullptr) throw Napi::Error::New(env, "abyss-transport: could not make the shared records");
+  const char* why = "";
+  napi_value shared = environment->Init(env, info[0], static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value()),
+                                        info[2], &why);
+  if (shared == nullptr) throw Napi::Error::New(env, std::string("abyss-transport: ") + why);
   return Napi::Value(env, shared);
+}
+
+// turnEnded(): the thread backend's turn ended (loop_thread.cc); the facade's setImmediate
+// after awaitTurnEnd.
+void TurnEnded(const Napi::CallbackInfo& info) {
+  Environment* environment = Environment::Get(info.Env());
+  if (environment->loop) environment->loop->TurnEnded();
 }
 
 // ownsDescriptor(fd): whether a socket of this package has `fd` open.
@@ -100,8 +110,8 @@ Napi::Object Constants(Napi::Env env) {
   set("SEND_MAX", kSendMax);
   set("SEND_AVG", kSendAvg);
   set("COUNTER_COUNT", kCounterCount);
-  set("READABLE", UV_READABLE);
-  set("WRITABLE", UV_WRITABLE);
+  set("READABLE", kReadable);
+  set("WRITABLE", kWritable);
   set("AF_INET", AF_INET);
   set("AF_INET6", AF_INET6);
   set("AF_UNIX", AF_UNIX);
@@ -126,6 +136,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("NativeSocket", NativeSocket::Define(env));
   exports.Set("init", Napi::Function::New(env, Init, "init"));
+  exports.Set("turnEnded", Napi::Function::New(env, TurnEnded, "turnEnded"));
   exports.Set("ownsDescriptor", Napi::Function::New(env, OwnsDescriptor, "ownsDescriptor"));
   exports.Set("interfaceIndex", Napi::Function::New(env, InterfaceIndex, "interfaceIndex"));
   exports.Set("constants", Constants(env));

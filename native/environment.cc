@@ -10,29 +10,6 @@ namespace abyss {
 
 namespace {
 
-// Handles still closing when the environment is torn down; the last one to close lets
-// Node finish the teardown.
-struct Teardown {
-  size_t pending = 0;
-  napi_async_cleanup_hook_handle hook = nullptr;
-};
-
-void OnTeardownHandleClosed(uv_handle_t* handle) {
-  auto* teardown = static_cast<Teardown*>(handle->data);
-  if (handle->type == UV_CHECK) {
-    delete reinterpret_cast<uv_check_t*>(handle);
-  } else {
-    delete reinterpret_cast<uv_poll_t*>(handle);
-  }
-  if (--teardown->pending == 0) {
-    napi_remove_async_cleanup_hook(teardown->hook);
-    delete teardown;
-  }
-}
-
-void DeleteCheck(uv_handle_t* handle) { delete reinterpret_cast<uv_check_t*>(handle); }
-void DeletePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
 // A typed array of `length` elements over fresh memory, kept alive by `*keep` (a reference
 // held by the environment's shared object).
 template <typename T>
@@ -56,22 +33,20 @@ Environment* Environment::Get(napi_env env) {
   return static_cast<Environment*>(data);
 }
 
-Environment::Environment(napi_env env) : env_(env) {
-  napi_get_uv_event_loop(env, &loop);
-  napi_add_async_cleanup_hook(env, BeginTeardown, this, &cleanup_hook_);
-}
+Environment::Environment(napi_env env) : env_(env) {}
 
 Environment::~Environment() {
   // Torn down without the cleanup hook having run (a runtime that never calls it).
-  for (NativeSocket* socket : sockets) socket->Detach(DeletePoll, nullptr);
-  if (turns_ != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(turns_), DeleteCheck);
+  for (NativeSocket* socket : sockets) socket->Detach(nullptr);
+  loop.reset();
   if (shared_ != nullptr) napi_delete_reference(env_, shared_);
   if (dispatch != nullptr) napi_delete_reference(env_, dispatch);
   addresses.Reset(env_);
   slab.Reset(env_);
 }
 
-napi_value Environment::Init(napi_env env, napi_value dispatch_function, uint64_t thread) {
+napi_value Environment::Init(napi_env env, napi_value dispatch_function, uint64_t thread, napi_value await_turn_end,
+                             const char** why) {
   napi_value shared;
   if (shared_ != nullptr) {
     napi_get_reference_value(env, shared_, &shared);
@@ -86,6 +61,17 @@ napi_value Environment::Init(napi_env env, napi_value dispatch_function, uint64_
   if (meta_array == nullptr || send_array == nullptr || status_array == nullptr || stats_array == nullptr ||
       napi_create_array_with_length(env, AddressCache::kSlots, &addresses_array) != napi_ok ||
       napi_create_string_utf8(env, "", 0, &empty) != napi_ok || napi_create_object(env, &shared) != napi_ok) {
+    *why = "could not make the shared records";
+    return nullptr;
+  }
+  // The facade reads the kernel at most once per socket and turn of this loop; the loop
+  // counts the turns.
+  napi_valuetype await_turn_end_type = napi_undefined;
+  napi_typeof(env, await_turn_end, &await_turn_end_type);
+  const bool thread_readiness = await_turn_end_type == napi_function;
+  loop = thread_readiness ? MakeThreadLoop(env, &status[kStatusTurn], await_turn_end) : MakeLibuvLoop(env, &status[kStatusTurn]);
+  if (!loop) {
+    *why = thread_readiness ? "could not start the readiness thread" : "could not watch the libuv loop";
     return nullptr;
   }
   // Filled, so that V8 keeps its elements packed and a slot read stays fast.
@@ -100,46 +86,35 @@ napi_value Environment::Init(napi_env env, napi_value dispatch_function, uint64_
   napi_create_reference(env, dispatch_function, 1, &dispatch);
   registry::AddThread(thread_id);
 
-  // The facade reads the kernel at most once per socket and turn of this loop; this counts
-  // the turns. Unreferenced: it never keeps the loop alive by itself.
-  turns_ = new uv_check_t;
-  uv_check_init(loop, turns_);
-  turns_->data = this;
-  uv_check_start(turns_, CountTurn);
-  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
+  // Node waits for libuv's handles to close through an async cleanup hook, which says it is
+  // done by removing itself. The thread backend closes everything within the call, so a
+  // plain hook serves it, and that backend's runtimes need one: Deno (2.9) frees an async
+  // hook's handle itself once the hook returns, and the removal would free it again.
+  if (loop->ClosesLater()) {
+    napi_add_async_cleanup_hook(env, BeginTeardown, this, nullptr);
+  } else {
+    napi_add_env_cleanup_hook(env, TeardownNow, this);
+  }
   return shared;
 }
 
-void Environment::CountTurn(uv_check_t* check) {
-  auto* self = static_cast<Environment*>(check->data);
-  self->status[kStatusTurn]++;
+void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
+  auto* closing = new Closing;
+  closing->done = [](void* data) { napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(data)); };
+  closing->data = hook;
+  static_cast<Environment*>(arg)->Teardown(closing);
+  closing->Release();
 }
 
-void Environment::BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
-  auto* self = static_cast<Environment*>(arg);
-  auto* teardown = new Teardown;
-  teardown->hook = hook;
-  for (NativeSocket* socket : self->sockets) {
-    teardown->pending += socket->Detach(OnTeardownHandleClosed, teardown);
-  }
-  self->sockets.clear();
-  if (self->turns_ != nullptr) {
-    uv_check_stop(self->turns_);
-    self->turns_->data = teardown;
-    uv_close(reinterpret_cast<uv_handle_t*>(self->turns_), OnTeardownHandleClosed);
-    self->turns_ = nullptr;
-    teardown->pending++;
-  }
+void Environment::TeardownNow(void* arg) { static_cast<Environment*>(arg)->Teardown(nullptr); }
+
+void Environment::Teardown(Closing* closing) {
+  for (NativeSocket* socket : sockets) socket->Detach(closing);
+  sockets.clear();
+  loop->Close(closing);
   // As a port closes when its owner dies: also what was handed here and never adopted.
-  if (self->initialized()) {
-    registry::RemoveThread(self->thread_id);
-    for (const auto& state : registry::SocketsOwnedBy(self->thread_id)) state->Close();
-  }
-  // uv_close never calls back synchronously, so the count is complete here.
-  if (teardown->pending == 0) {
-    napi_remove_async_cleanup_hook(hook);
-    delete teardown;
-  }
+  registry::RemoveThread(thread_id);
+  for (const auto& state : registry::SocketsOwnedBy(thread_id)) state->Close();
 }
 
 mmsghdr* ReceiveArena::Prepare(int max) {

@@ -1,10 +1,9 @@
 // Per-environment (main thread or worker) state: the facade's readiness callback, the memory
 // shared with the facade (protocol.h), the scratch buffers every socket of the thread
-// reuses, the loop turn counter, and teardown.
+// reuses, the loop its sockets are watched on (loop.h), and teardown.
 #pragma once
 #include <napi.h>
 #include <sys/socket.h>
-#include <uv.h>
 
 #include <cstdint>
 #include <memory>
@@ -13,6 +12,7 @@
 
 #include "address.h"
 #include "cmsg.h"
+#include "loop.h"
 #include "protocol.h"
 
 namespace abyss {
@@ -138,9 +138,10 @@ class Environment {
   explicit Environment(napi_env env);
   ~Environment();
 
-  // Makes the shared memory and remembers the facade's readiness callback; a second copy of
-  // the facade in this environment gets the first one's (see addon.cc).
-  napi_value Init(napi_env env, napi_value dispatch, uint64_t thread_id);
+  // Makes the shared memory and the loop (the thread backend when `await_turn_end` is a function,
+  // loop.h), and remembers the facade's readiness callback; a second copy of the facade in
+  // this environment gets the first one's (see addon.cc). Null, with `*why` set, on failure.
+  napi_value Init(napi_env env, napi_value dispatch, uint64_t thread_id, napi_value await_turn_end, const char** why);
   bool initialized() const { return shared_ != nullptr; }
 
   // Records why a call failed, for the facade's error; returns -err.
@@ -157,7 +158,7 @@ class Environment {
   double* kernel_stats = nullptr;
   AddressCache addresses;
   uint64_t thread_id = 0;
-  uv_loop_t* loop = nullptr;
+  std::unique_ptr<Loop> loop;
   std::unordered_set<NativeSocket*> sockets;
 
   ReceiveArena& Arena();
@@ -166,12 +167,13 @@ class Environment {
 
  private:
   static void BeginTeardown(napi_async_cleanup_hook_handle hook, void* arg);
-  static void CountTurn(uv_check_t* check);
+  static void TeardownNow(void* arg);
+  // Stops every socket and the loop (what closes later counted in `closing`, when not null),
+  // and closes what this thread owns or was handed and never adopted.
+  void Teardown(Closing* closing);
   napi_env env_;
   napi_ref shared_ = nullptr;
   std::unique_ptr<ReceiveArena> arena_;
-  uv_check_t* turns_ = nullptr;
-  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
 };
 
 }  // namespace abyss

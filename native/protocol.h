@@ -125,7 +125,7 @@ enum KernelStat : int {
 
 // A socket handle's watch cells.
 enum WatchCell : int {
-  kWatchEvents,       // UV_READABLE | UV_WRITABLE: what the facade waits for (0: nothing)
+  kWatchEvents,       // kReadable | kWritable (loop.h): what the facade waits for (0: nothing)
   kWatchBusy,         // 1: a call, active mode or a send waits: hold the socket, keep the loop alive
   kWatchDispatching,  // 1 while the native side is calling the facade's readiness callback
   kWatchCells,

@@ -14,8 +14,6 @@ namespace abyss {
 
 namespace {
 
-void DeletePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
 // Reads and clears the socket's pending error (sk_err); 0 when there is none.
 int TakeSocketError(int fd) {
   int err = 0;
@@ -33,46 +31,39 @@ bool ErrorQueueHoldsEntries(int fd) {
 
 uint32_t EpollEvents(int events) {
   uint32_t wanted = EPOLLET;
-  if (events & UV_READABLE) wanted |= EPOLLIN;
-  if (events & UV_WRITABLE) wanted |= EPOLLOUT;
+  if (events & kReadable) wanted |= EPOLLIN;
+  if (events & kWritable) wanted |= EPOLLOUT;
   return wanted;
 }
 
 }  // namespace
 
-int Watcher::StartPoll(int fd, int events, uv_poll_cb callback) {
+int Watcher::StartPoll(int fd, int events, Poll::Callback callback) {
   if (poll_ == nullptr) {
-    poll_ = new uv_poll_t;
-    int result = uv_poll_init(loop_, poll_, fd);
-    if (result != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      return result;
-    }
+    poll_ = loop_->Watch(fd);
+    if (poll_ == nullptr) return -errno;
     poll_->data = this;
     ApplyKeepAlive();
   }
-  return uv_poll_start(poll_, events, callback);
+  return poll_->Start(events, callback);
 }
 
 void Watcher::ClosePoll() {
   if (poll_ == nullptr) return;
-  uv_poll_stop(poll_);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), DeletePoll);
+  poll_->Close(nullptr);
   poll_ = nullptr;
 }
 
-int Watcher::Watch(uv_loop_t* loop, int fd, int events) {
-  // Unchanged (and not stopped by libuv meanwhile): no epoll_ctl for nothing.
-  if (events == events_ && poll_ != nullptr &&
-      (Watching() == 0 || uv_is_active(reinterpret_cast<uv_handle_t*>(poll_)))) {
+int Watcher::Watch(Loop* loop, int fd, int events) {
+  // Unchanged (and not stopped by an error meanwhile): no epoll_ctl for nothing.
+  if (events == events_ && poll_ != nullptr && (Watching() == 0 || poll_->Active())) {
     return 0;
   }
   loop_ = loop;
   fd_ = fd;
   events_ = events;
   // Nobody reads any more: a hold would end in a report nobody wants.
-  if (holding_ && !(events & UV_READABLE)) CancelHold();
+  if (holding_ && !(events & kReadable)) CancelHold();
   return Apply();
 }
 
@@ -80,13 +71,13 @@ int Watcher::Apply() {
   const int watching = Watching();
   if (edge_fd_ < 0) {
     if (watching != 0) return StartPoll(fd_, watching, OnLevel);
-    if (poll_ != nullptr) uv_poll_stop(poll_);
+    if (poll_ != nullptr) poll_->Stop();
     return 0;
   }
   // Edge-triggered, the set keeps reporting new errors even when nothing else is wanted.
   epoll_event event{EpollEvents(watching), {}};
   if (epoll_ctl(edge_fd_, EPOLL_CTL_MOD, fd_, &event) != 0) return -errno;
-  return StartPoll(edge_fd_, UV_READABLE, OnEdge);
+  return StartPoll(edge_fd_, kReadable, OnEdge);
 }
 
 void Watcher::KeepLoopAlive(bool alive) {
@@ -96,39 +87,25 @@ void Watcher::KeepLoopAlive(bool alive) {
 
 void Watcher::ApplyKeepAlive() {
   // A hold keeps the loop alive as the poll it stands in for does.
-  for (uv_poll_t* poll : {poll_, timer_poll_}) {
-    if (poll == nullptr) continue;
-    if (alive_) {
-      uv_ref(reinterpret_cast<uv_handle_t*>(poll));
-    } else {
-      uv_unref(reinterpret_cast<uv_handle_t*>(poll));
-    }
+  for (Poll* poll : {poll_, timer_poll_}) {
+    if (poll != nullptr) poll->KeepLoopAlive(alive_);
   }
 }
 
-int Watcher::Stop(uv_close_cb on_closed, void* data) {
-  if (edge_fd_ >= 0) {
-    close(edge_fd_);
-    edge_fd_ = -1;
-  }
+void Watcher::Stop(Closing* closing) {
   events_ = 0;
   holding_ = false;
   counting_ = false;
-  int closing = 0;
-  for (uv_poll_t** poll : {&poll_, &timer_poll_}) {
+  for (Poll** poll : {&poll_, &timer_poll_}) {
     if (*poll == nullptr) continue;
-    uv_poll_stop(*poll);
-    (*poll)->data = data;
-    uv_close(reinterpret_cast<uv_handle_t*>(*poll), on_closed);
+    (*poll)->Close(closing);
     *poll = nullptr;
-    closing++;
   }
-  // Stopped, the timer's poll no longer looks at its descriptor.
-  if (timer_fd_ >= 0) {
-    close(timer_fd_);
-    timer_fd_ = -1;
+  // Closed, the watches no longer look at their descriptors.
+  for (int* fd : {&edge_fd_, &timer_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
   }
-  return closing;
 }
 
 void Watcher::Received(int count, bool left_queued) {
@@ -144,7 +121,7 @@ int Watcher::Coalesce(uint32_t usecs, uint32_t packets) {
   coalesce_.Configure(usecs, packets);
   counting_ = false;
   if (coalesce_.enabled()) return 0;
-  if (timer_poll_ != nullptr) uv_poll_stop(timer_poll_);
+  if (timer_poll_ != nullptr) timer_poll_->Stop();
   if (!holding_) return 0;
   // Turned off during a hold: what it held is reported now, on the next turn.
   CancelHold();
@@ -155,9 +132,8 @@ bool Watcher::BeginHold() {
   if (timer_fd_ < 0) {
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd < 0) return false;
-    auto* poll = new uv_poll_t;
-    if (uv_poll_init(loop_, poll, fd) != 0) {
-      delete poll;
+    Poll* poll = loop_->Watch(fd);
+    if (poll == nullptr) {
       close(fd);
       return false;
     }
@@ -170,15 +146,15 @@ bool Watcher::BeginHold() {
   itimerspec when{};
   when.it_value.tv_sec = static_cast<time_t>(hold / 1000000000);
   when.it_value.tv_nsec = static_cast<long>(hold % 1000000000);
-  // The timer's poll stays started between holds (an unarmed timerfd never wakes the loop):
+  // The timer's watch stays started between holds (an unarmed timerfd never wakes the loop):
   // a hold costs timerfd_settime and the socket's own epoll_ctl, not two more for the timer.
   if (timerfd_settime(timer_fd_, 0, &when, nullptr) != 0 ||
-      (!uv_is_active(reinterpret_cast<uv_handle_t*>(timer_poll_)) && uv_poll_start(timer_poll_, UV_READABLE, OnHoldEnd) != 0)) {
+      (!timer_poll_->Active() && timer_poll_->Start(kReadable, OnHoldEnd) != 0)) {
     return false;
   }
   holding_ = true;
   counting_ = false;
-  hold_started_ns_ = uv_hrtime();
+  hold_started_ns_ = MonotonicNanoseconds();
   return true;
 }
 
@@ -189,19 +165,19 @@ void Watcher::CancelHold() {
   timerfd_settime(timer_fd_, 0, &never, nullptr);
 }
 
-void Watcher::OnHoldEnd(uv_poll_t* poll, int status, int events) {
+void Watcher::OnHoldEnd(Poll* poll, int status, int events) {
   auto* self = static_cast<Watcher*>(poll->data);
   uint64_t expirations;
   if (read(self->timer_fd_, &expirations, sizeof(expirations)) < 0 && status >= 0 && errno == EAGAIN) return;
   if (!self->holding_) return;
   self->holding_ = false;
-  self->held_ns_ = uv_hrtime() - self->hold_started_ns_;
+  self->held_ns_ = MonotonicNanoseconds() - self->hold_started_ns_;
   self->read_since_hold_ = 0;
   self->counting_ = true;
   self->left_queued_ = false;
   // Watch for readability again: what the facade leaves unread is reported on the next turn.
   const int result = self->Apply();
-  self->owner_->Dispatch(self->events_ & UV_READABLE, result < 0 ? -result : 0);
+  self->owner_->Dispatch(self->events_ & kReadable, result < 0 ? -result : 0);
 }
 
 void Watcher::EnterEdge() {
@@ -218,7 +194,7 @@ void Watcher::EnterEdge() {
   }
   ClosePoll();
   edge_fd_ = edge;
-  StartPoll(edge_fd_, UV_READABLE, OnEdge);
+  StartPoll(edge_fd_, kReadable, OnEdge);
 }
 
 void Watcher::LeaveEdge() {
@@ -232,20 +208,20 @@ void Watcher::ErrorQueueDrained() {
   if (edge_fd_ >= 0) LeaveEdge();
 }
 
-void Watcher::OnLevel(uv_poll_t* poll, int status, int events) {
+void Watcher::OnLevel(Poll* poll, int status, int events) {
   auto* self = static_cast<Watcher*>(poll->data);
   if (status >= 0) {
     // Readable after the facade emptied the queue: the first datagram of a quiet spell, held.
-    if ((events & UV_READABLE) && self->coalesce_.enabled() && !self->holding_ && !self->left_queued_ &&
+    if ((events & kReadable) && self->coalesce_.enabled() && !self->holding_ && !self->left_queued_ &&
         self->BeginHold()) {
       self->Apply();
-      events &= ~UV_READABLE;
+      events &= ~kReadable;
       if (events == 0) return;
     }
     self->owner_->Dispatch(events, 0);
     return;
   }
-  // POLLERR: libuv has stopped this poll.
+  // POLLERR: the watch has stopped.
   int err = TakeSocketError(self->fd_);
   if (ErrorQueueHoldsEntries(self->fd_)) {
     self->EnterEdge();
@@ -256,24 +232,26 @@ void Watcher::OnLevel(uv_poll_t* poll, int status, int events) {
   self->owner_->Dispatch(self->events_, err);
 }
 
-void Watcher::OnEdge(uv_poll_t* poll, int status, int events) {
+void Watcher::OnEdge(Poll* poll, int status, int events) {
   auto* self = static_cast<Watcher*>(poll->data);
   epoll_event ready{};
   if (epoll_wait(self->edge_fd_, &ready, 1, 0) != 1) return;
   int err = 0;
-  int uv_events = ((ready.events & EPOLLIN) ? UV_READABLE : 0) | ((ready.events & EPOLLOUT) ? UV_WRITABLE : 0);
+  int reported = ((ready.events & EPOLLIN) ? kReadable : 0) | ((ready.events & EPOLLOUT) ? kWritable : 0);
   if (ready.events & EPOLLERR) {
     err = TakeSocketError(self->fd_);
-    uv_events |= self->events_ & UV_READABLE;
+    reported |= self->events_ & kReadable;
     if (!ErrorQueueHoldsEntries(self->fd_)) self->LeaveEdge();
   }
-  uv_events &= self->events_;
-  if (uv_events == 0 && err == 0) return;
-  self->left_queued_ = false;
-  self->owner_->Dispatch(uv_events, err);
-  // Still edge-triggered and watching: a batch that left datagrams behind gets its next
-  // turn, as the level-triggered poll would give it.
-  if (self->edge_fd_ >= 0 && self->left_queued_ && (self->events_ & UV_READABLE)) {
+  reported &= self->events_;
+  if (reported == 0 && err == 0) return;
+  // Left queued unless a read says otherwise: the facade may not read at all (it already
+  // read in this turn), and the edge must not be lost.
+  self->left_queued_ = true;
+  self->owner_->Dispatch(reported, err);
+  // Still edge-triggered and watching: what the facade left unread (a batch that left
+  // datagrams behind, or no read) gets its next turn, as the level-triggered watch gives it.
+  if (self->edge_fd_ >= 0 && self->left_queued_ && (self->events_ & kReadable)) {
     epoll_event again{EpollEvents(self->events_), {}};
     epoll_ctl(self->edge_fd_, EPOLL_CTL_MOD, self->fd_, &again);
   }

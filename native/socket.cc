@@ -28,7 +28,6 @@ namespace {
 
 std::atomic<uint64_t> next_socket_id{1};
 
-void DeletePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
 
 // With SO_REUSEADDR or SO_REUSEPORT on, Linux may answer a bind(2) to port 0 with a port that
 // another reusing socket already holds, and that socket then takes some of this one's datagrams.
@@ -312,16 +311,15 @@ NativeSocket::NativeSocket(const Napi::CallbackInfo& info)
 NativeSocket::~NativeSocket() {
   if (environment_ == nullptr) return;
   environment_->sockets.erase(this);
-  watcher_.Stop(DeletePoll, nullptr);
+  watcher_.Stop(nullptr);
   // Unreachable now: nobody can read it any more, so it is closed as a port dies with its owner.
   if (state_->owner.load() == environment_->thread_id) state_->Close();
 }
 
-int NativeSocket::Detach(uv_close_cb on_closed, void* closed_data) {
-  const int closing = watcher_.Stop(on_closed, closed_data);
+void NativeSocket::Detach(Closing* closing) {
+  watcher_.Stop(closing);
   if (state_->owner.load() == environment_->thread_id) state_->Close();
   environment_ = nullptr;
-  return closing;
 }
 
 bool NativeSocket::Usable() const {
@@ -472,7 +470,7 @@ Napi::Value NativeSocket::HandOver(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   uint64_t target = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
   if (!info[1].As<Napi::Boolean>().Value() && !registry::ThreadAlive(target)) return Napi::Number::New(env, 1);
-  watcher_.Stop(DeletePoll, nullptr);
+  watcher_.Stop(nullptr);
   watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
   Hold(false);
   state_->adoptable = true;
@@ -488,13 +486,13 @@ void NativeSocket::Reap(const Napi::CallbackInfo& info) {
 
 void NativeSocket::Close(const Napi::CallbackInfo& info) {
   if (!ABYSS_EXPECT(Usable())) return;
-  watcher_.Stop(DeletePoll, nullptr);
+  watcher_.Stop(nullptr);
   watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
   Hold(false);
   state_->Close();
 }
 
-// watch(): applies the watch cells: the events to wait for (UV_READABLE | UV_WRITABLE, 0 to
+// watch(): applies the watch cells: the events to wait for (kReadable | kWritable, 0 to
 // stop) and whether the facade is busy (a pending call, active mode, a send). Busy, the
 // socket keeps the loop alive unless the program unref'd it, as a libuv handle keeps a
 // node:dgram socket's; otherwise the watch lingers only to save system calls. 0 or -errno.
@@ -506,10 +504,10 @@ Napi::Value NativeSocket::Watch(const Napi::CallbackInfo& info) {
 }
 
 int NativeSocket::ApplyWatch() {
-  const int events = watch_cells_[kWatchEvents] & (UV_READABLE | UV_WRITABLE);
+  const int events = watch_cells_[kWatchEvents] & (kReadable | kWritable);
   const bool busy = watch_cells_[kWatchBusy] != 0;
   Hold(busy || referenced_);
-  int result = watcher_.Watch(environment_->loop, state_->fd, events);
+  int result = watcher_.Watch(environment_->loop.get(), state_->fd, events);
   watcher_.KeepLoopAlive(busy && referenced_);
   return result;
 }

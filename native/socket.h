@@ -3,7 +3,6 @@
 // takes plain data the facade has already checked (protocol.h) and returns failures as data.
 #pragma once
 #include <napi.h>
-#include <uv.h>
 
 #include <atomic>
 #include <cstdint>
@@ -57,9 +56,9 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   explicit NativeSocket(const Napi::CallbackInfo& info);
   ~NativeSocket() override;
 
-  // The environment is going away: stop watching, close what this thread owns.
-  // How many handles are closing: `on_closed` will be called with each, `data` = `closed_data`.
-  int Detach(uv_close_cb on_closed, void* closed_data);
+  // The environment is going away: stop watching (the watches closing counted in `closing`
+  // when it is not null), close what this thread owns.
+  void Detach(Closing* closing);
   // The descriptor is ready (or failed, `err`): hands it to the facade's readiness callback.
   void Dispatch(int events, int err);
 

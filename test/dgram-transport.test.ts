@@ -1,8 +1,8 @@
 /**
  * DgramUDP (lib/dgram.ts): the transport contract on node:dgram, against an independent
  * peer on Python's socket module and against itself, on loopback. It loads no native code,
- * so .ci/runtimes.sh runs it under Bun and Deno, where the addon cannot. Under Node the
- * contract suites run against DgramUDP as well (test/helpers/transports.ts).
+ * and it shows, under Bun and Deno (.ci/runtimes.sh), each way their node:dgram differs.
+ * The contract suites run against DgramUDP as well (test/helpers/transports.ts).
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';

@@ -48,8 +48,16 @@ eachTransport(({ name, native }) => {
     }
 
     test.each(['recv', 'active'])("unref'd, a socket waiting in %s lets the process exit", async (waiting) => {
-      const { exited } = await waiter('unref', waiting);
-      expect(await exited).toEqual([0, null]);
+      const { child, exited } = await waiter('unref', waiting);
+      // Bounded, and killed after, so that a child that does not exit fails this test and is not left running.
+      let timer: NodeJS.Timeout | undefined;
+      const stillRunning = new Promise((resolve) => { timer = setTimeout(resolve, 10000, 'still running'); });
+      try {
+        expect(await Promise.race([exited, stillRunning])).toEqual([0, null]);
+      } finally {
+        clearTimeout(timer);
+        child.kill();
+      }
     });
 
     test.each([['referenced', 'recv'], ['referenced', 'active'], ['unrefRef', 'recv']])('%s, a socket waiting in %s keeps the process alive until its datagram', async (mode, waiting) => {

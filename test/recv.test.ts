@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { UDP, type RecvData, type Socket } from '../lib';
+import { threadReadiness } from '../lib/native/binding';
 import { Peer, type PeerSocket, stopPeers } from './helpers/peer';
 import { closeAll, expectRejects, expectTransportError, listen as listenUDP, portOf, settleWithin, sleep } from './helpers/sockets';
 import { eachTransport } from './helpers/transports';
@@ -331,7 +332,7 @@ eachTransport(({ T, listen }) => {
 });
 
 describe('UDP: the addon\'s watch', () => {
-  test('a loop that waits again as soon as it is served costs no watch call per datagram', async () => {
+  test('a loop that waits again as soon as it is served costs no watch call per datagram (on libuv)', async () => {
     const socket = listenUDP(0, { ip: '127.0.0.1' });
     const port = portOf(socket);
     // Count the native side's watch calls; the facade applies the watch cells through them.
@@ -354,6 +355,9 @@ describe('UDP: the addon\'s watch', () => {
       client.close();
     }
     // The first wait starts the watch; serving a recv whose caller waits again changes nothing.
-    expect(calls).toBeLessThan(5);
+    // On the readiness thread (Bun, Deno) the runtime may run the caller's continuation after
+    // the hand-over has returned (Node's thread-safe functions do), and it applies the cells
+    // itself: one call per datagram at most.
+    expect(calls).toBeLessThan(threadReadiness ? 105 : 5);
   });
 });

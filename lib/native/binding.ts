@@ -73,7 +73,9 @@ export interface OptionRow {
 
 interface Binding {
   NativeSocket: new () => NativeSocket;
-  init(dispatch: (this: NativeSocket, events: number, errno: number) => void, threadId: number): Shared;
+  init(dispatch: (this: NativeSocket, events: number, errno: number) => void, threadId: number,
+    awaitTurnEnd: (() => void) | undefined): Shared;
+  turnEnded(): void;
   ownsDescriptor(fd: number): boolean;
   interfaceIndex(name: string): number;
   constants: Record<string, number> & { SYSCALLS: string[]; OPTIONS: OptionRow[] };
@@ -90,14 +92,35 @@ interface Shared {
 // inet's counters (socket.h Counter) are the boundary's too, kept in contract/counters.ts for both
 // transports. (Not re-exported from protocol.ts: getters there would make its exports object a
 // dictionary, and every constant read on the hot paths a lookup.)
-export const binding = loadAddon({ ...protocol, ...counters }) as Binding;
+const loaded = loadAddon({ ...protocol, ...counters });
+export const binding = loaded.addon as Binding;
+/** The addon hears readiness through its own thread (native/loop_thread.cc), not libuv. */
+export const threadReadiness = loaded.threadReadiness;
 
 function dispatch(this: NativeSocket, events: number, errno: number): void {
   this.socket?.onReady(events, errno);
 }
 
+// The addon's readiness thread (native/loop_thread.cc) counts a turn of the loop, and arms
+// again the sockets it reported in it, when the facade says the turn ended: a setImmediate,
+// which runs once the loop has polled for I/O. It asks after handing sockets over; the facade
+// asks after reading one, so that a recv in the next turn may read again.
+let turnEndAwaited = false;
+
+function turnEnded(): void {
+  turnEndAwaited = false;
+  binding.turnEnded();
+}
+
+/** Has the readiness thread's turn end once this turn of the loop is over (once per turn). */
+export function awaitTurnEnd(): void {
+  if (turnEndAwaited) return;
+  turnEndAwaited = true;
+  setImmediate(turnEnded);
+}
+
 /** The memory shared with the addon in this thread (native/protocol.h). */
-export const shared = binding.init(dispatch, threadId);
+export const shared = binding.init(dispatch, threadId, loaded.threadReadiness ? awaitTurnEnd : undefined);
 export const SYSCALLS = binding.constants.SYSCALLS;
 export const OPTION_ROWS = binding.constants.OPTIONS;
 export const { AF_INET, AF_INET6, AF_UNIX } = binding.constants;

@@ -1,8 +1,8 @@
 /**
  * `abyss-transport/native`: the native addon's transport, always. Importing it throws the
  * `enotsup` TransportError that says why where the addon cannot run (not Linux, no prebuild
- * and no build for this machine, Bun or Deno, whose addons get no real libuv loop); the
- * package's main entry falls back to node:dgram there instead. The types are the main entry's.
+ * and no build for this machine, Deno without `--allow-ffi --allow-env`); the package's main
+ * entry falls back to node:dgram there instead. The types are the main entry's.
  *
  * @example
  * import { UDP } from 'abyss-transport/native';

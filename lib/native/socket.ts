@@ -6,7 +6,7 @@ import { ContractSocket } from '../contract/socket';
 import { WaitLine, abortedError, timeoutError } from '../contract/waiters';
 import { TransportError, badarg, closedError, notOwnerError, systemError } from '../errors';
 import type { Active, Coalesce, RecvData, SocketFamily, SocketHandoff, Transport } from '../types';
-import { AF_INET6, AF_UNIX, SYSCALLS, shared, type NativeSocket } from './binding';
+import { AF_INET6, AF_UNIX, SYSCALLS, awaitTurnEnd, shared, threadReadiness, type NativeSocket } from './binding';
 import {
   MAX_BATCH, READABLE, RECORD_PIECES, RECORD_PRESENT, RECORD_STRIDE, SEND_RECORDS, STATUS_SYSCALL, STATUS_TURN,
   WATCH_BUSY, WATCH_DISPATCHING, WATCH_EVENTS, WRITABLE,
@@ -268,6 +268,15 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   }
 
   /**
+   * Spends this turn's read. The addon's readiness thread counts a turn only when asked
+   * (binding.ts awaitTurnEnd), as libuv's loop counts every turn.
+   */
+  #spendRead(): void {
+    this.#readTurn = status[STATUS_TURN];
+    if (threadReadiness) awaitTurnEnd();
+  }
+
+  /**
    * The next datagram (or batch) from the queue, reading the kernel when it is empty and this
    * turn's read is not spent (`poll`: regardless). A batch fills up to its size.
    */
@@ -304,7 +313,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     if (arena.data.byteLength !== arena.slots * arena.slotSize) {
       throw badarg('recvInto', "the arena's memory is gone (its ArrayBuffer was transferred)");
     }
-    this.#readTurn = status[STATUS_TURN];
+    this.#spendRead();
     const count = this.native.recvInto(arena.data, arena.slotSize, arena.slots);
     if (count < 0) throw nativeError('recvInto', count);
     this.#drained = count < arena.slots;
@@ -333,7 +342,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   /** One system call for up to `wanted` datagrams; false when none was waiting. */
   #fill(wanted: number): boolean {
     const max = Math.min(wanted, MAX_BATCH);
-    this.#readTurn = status[STATUS_TURN];
+    this.#spendRead();
     const bytes = this.native.recv(max);
     if (typeof bytes === 'number') {
       if (bytes < 0) throw nativeError('recv', bytes);
