@@ -249,7 +249,10 @@ void ThreadLoop::Deliver(napi_env env, napi_value unused, void* context, void* d
   }
   // A callback may close any watch (a socket's close), so each report looks its watch up.
   for (const epoll_event& report : taken) {
-    auto found = self->polls_.find(report.data.u64);
+    // Read by value: epoll_event is packed on x86-64, and a reference to its u64 is misaligned.
+    const uint64_t id = report.data.u64;
+    const uint32_t ready = report.events;
+    auto found = self->polls_.find(id);
     if (found == self->polls_.end()) continue;
     ThreadPoll* poll = found->second;
     poll->armed_ = false;
@@ -260,21 +263,20 @@ void ThreadLoop::Deliver(napi_env env, napi_value unused, void* context, void* d
     if (!poll->active_) continue;
     int status = 0;
     int events = 0;
-    if (report.events & EPOLLERR) {
+    if (ready & EPOLLERR) {
       // As uv_poll: an error stops the watch, and the callback starts it again if it wants.
       poll->SetActive(false);
       status = -EBADF;
     } else {
-      if (report.events & EPOLLIN) events |= kReadable;
-      if (report.events & EPOLLOUT) events |= kWritable;
-      if (report.events & EPOLLHUP) events |= poll->events_;
+      if (ready & EPOLLIN) events |= kReadable;
+      if (ready & EPOLLOUT) events |= kWritable;
+      if (ready & EPOLLHUP) events |= poll->events_;
       events &= poll->events_;
     }
     if (status == 0 && events == 0) {
       poll->Arm();
       continue;
     }
-    const uint64_t id = poll->id_;
     poll->callback_(poll, status, events);
     if (self->polls_.find(id) == self->polls_.end()) continue;
     if (poll->active_ && !poll->armed_) poll->Arm();
