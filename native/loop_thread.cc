@@ -18,13 +18,13 @@
 //
 // A report names a watch by id, never by pointer: a watch closed while its report was on
 // the way is simply not found.
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -102,7 +102,10 @@ class ThreadLoop : public Loop {
   napi_ref await_turn_end_ = nullptr;
   int epoll_fd_ = -1;
   int stop_fd_ = -1;
-  std::thread thread_;
+  // pthread rather than std::thread: libstdc++'s thread start calls pthread_create at glibc
+  // 2.34's version, above the prebuilds' floor (native/compat pins the calls made here).
+  pthread_t thread_{};
+  bool thread_started_ = false;
 
   std::mutex mutex_;
   std::vector<epoll_event> reports_;
@@ -202,12 +205,12 @@ bool ThreadLoop::Begin(napi_env env, napi_value await_turn_end) {
   }
   // Only a started, referenced watch keeps the loop alive (CountAlive).
   napi_unref_threadsafe_function(env, deliver_);
-  try {
-    thread_ = std::thread(&ThreadLoop::Run, this);
-  } catch (const std::system_error&) {
-    return false;
-  }
-  return true;
+  auto run = [](void* self) -> void* {
+    static_cast<ThreadLoop*>(self)->Run();
+    return nullptr;
+  };
+  thread_started_ = pthread_create(&thread_, nullptr, run, this) == 0;
+  return thread_started_;
 }
 
 void ThreadLoop::Run() {
@@ -338,12 +341,13 @@ void ThreadLoop::CountAlive(int delta) {
 }
 
 void ThreadLoop::Close(Closing* closing) {
-  if (thread_.joinable()) {
+  if (thread_started_) {
     const uint64_t one = 1;
     // The thread only ever waits in epoll_wait (its calls into N-API never block), so it
     // sees this and returns (an eventfd write fails only when its counter would overflow).
     (void)!write(stop_fd_, &one, sizeof(one));
-    thread_.join();
+    pthread_join(thread_, nullptr);
+    thread_started_ = false;
   }
   if (deliver_ != nullptr) {
     napi_release_threadsafe_function(deliver_, napi_tsfn_abort);
