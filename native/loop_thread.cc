@@ -19,6 +19,7 @@
 // A report names a watch by id, never by pointer: a watch closed while its report was on
 // the way is simply not found.
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -209,7 +210,13 @@ bool ThreadLoop::Begin(napi_env env, napi_value await_turn_end) {
     static_cast<ThreadLoop*>(self)->Run();
     return nullptr;
   };
+  // Started with every signal blocked (a thread inherits its creator's mask): a signal sent
+  // to the process goes to the runtime's threads, which handle it, never to this one.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   thread_started_ = pthread_create(&thread_, nullptr, run, this) == 0;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return thread_started_;
 }
 
@@ -218,6 +225,8 @@ void ThreadLoop::Run() {
   for (;;) {
     const int count = epoll_wait(epoll_fd_, ready, 64, -1);
     if (count < 0) {
+      // EINTR: a debugger's stop; any other error cannot heal, and the loop's watches go
+      // quiet rather than spin.
       if (errno == EINTR) continue;
       return;
     }
