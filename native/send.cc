@@ -113,18 +113,20 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   arena.Clear();
   napi_value data = info[0];
   bool is_array = false;
-  napi_is_array(env, data, &is_array);
-  bool gathered = true;
-  if (is_array) {
-    uint32_t count = 0;
-    napi_get_array_length(env, data, &count);
+  uint32_t count = 0;
+  bool gathered = napi_is_array(env, data, &is_array) == napi_ok;
+  if (gathered && is_array) {
+    gathered = napi_get_array_length(env, data, &count) == napi_ok;
     for (uint32_t i = 0; i < count && gathered; i++) {
       napi_value piece;
       gathered = napi_get_element(env, data, i, &piece) == napi_ok && AddPiece(env, piece, &arena);
     }
-  } else {
+  } else if (gathered) {
     gathered = AddPiece(env, data, &arena);
   }
+  // Read at once: every N-API call that succeeds clears the last error, and a refusal (a
+  // thread being terminated) is the one way gathering what the facade checked can fail.
+  const bool refused = !gathered && RuntimeRefused(env);
   ResolveText(&arena);
 
   msghdr header{};
@@ -141,7 +143,7 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
   bool encoded = true;
   header.msg_controllen = ok ? EncodeRecord(env, environment_->send_records, info[3], state_->family, control, &encoded) : 0;
   if (!ok || !encoded) {
-    ABYSS_EXPECT(!gathered && RuntimeRefused(env));
+    ABYSS_EXPECT(refused);
     return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
   }
   if (header.msg_controllen > 0) header.msg_control = control;
@@ -175,10 +177,12 @@ bool NativeSocket::GatherBatch(napi_env env, const BatchArguments& batch, Segmen
     }
     message.iov_end = arena.iov.size();
     napi_value destination, pktinfo_address;
-    napi_get_element(env, batch.texts, 2 * (batch.first_message + i), &destination);
-    napi_get_element(env, batch.texts, 2 * (batch.first_message + i) + 1, &pktinfo_address);
     napi_valuetype type;
-    napi_typeof(env, destination, &type);
+    if (napi_get_element(env, batch.texts, 2 * (batch.first_message + i), &destination) != napi_ok ||
+        napi_get_element(env, batch.texts, 2 * (batch.first_message + i) + 1, &pktinfo_address) != napi_ok ||
+        napi_typeof(env, destination, &type) != napi_ok) {
+      return false;
+    }
     message.destination = SocketAddress{};
     if (type != napi_undefined &&
         !ParseDestination(env, destination, static_cast<uint32_t>(record[kRecordPort]), &message.destination)) {
@@ -217,6 +221,7 @@ Napi::Value NativeSocket::SendBatch(const Napi::CallbackInfo& info) {
   if (!ABYSS_EXPECT(Usable())) return Napi::Number::New(env, Fail(kSyscallSendmsg, EBADF));
   SegmentCandidate candidates[kMaxBatch];
   if (!GatherBatch(env, batch, candidates)) {
+    // GatherBatch returns at the first call that fails, so the last error is still its own.
     ABYSS_EXPECT(RuntimeRefused(env));
     return Napi::Number::New(env, Fail(kSyscallSendmsg, EINVAL));
   }
