@@ -210,10 +210,12 @@ bool ThreadLoop::Begin(napi_env env, napi_value await_turn_end) {
     static_cast<ThreadLoop*>(self)->Run();
     return nullptr;
   };
-  // Started with every signal blocked (a thread inherits its creator's mask): a signal sent
-  // to the process goes to the runtime's threads, which handle it, never to this one.
+  // Started with the signals sent to the process blocked (a thread inherits its creator's
+  // mask), so that they go to the runtime's threads, which handle them, never to this one.
+  // A fault's own signal stays open: blocked, it would kill the process with no report.
   sigset_t all, previous;
   sigfillset(&all);
+  for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) sigdelset(&all, fault);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   thread_started_ = pthread_create(&thread_, nullptr, run, this) == 0;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
