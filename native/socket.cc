@@ -181,10 +181,16 @@ int64_t InterfaceIndex(napi_env env, napi_value value) {
 }
 
 // Fills `option` from setopts entry `entry`: [row, a, b, c] of plain values (see lib/options.ts).
-// False when an interface name names no interface.
-bool ReadEntry(napi_env env, napi_value entries, size_t entry, int family, EncodedOption* option) {
+// 0; ENODEV when an interface name names no interface; EINVAL when the runtime refused to
+// read the entry (a thread being terminated: see RuntimeRefused).
+int ReadEntry(napi_env env, napi_value entries, size_t entry, int family, EncodedOption* option) {
   napi_value slots[4];
-  for (uint32_t i = 0; i < 4; i++) napi_get_element(env, entries, static_cast<uint32_t>(entry * 4 + i), &slots[i]);
+  for (uint32_t i = 0; i < 4; i++) {
+    if (napi_get_element(env, entries, static_cast<uint32_t>(entry * 4 + i), &slots[i]) != napi_ok) {
+      ABYSS_EXPECT(RuntimeRefused(env));
+      return EINVAL;
+    }
+  }
   int32_t row_index = -1;
   napi_get_value_int32(env, slots[0], &row_index);
   if (row_index < 0) {
@@ -198,40 +204,38 @@ bool ReadEntry(napi_env env, napi_value entries, size_t entry, int family, Encod
     BytesOf(env, slots[3], &bytes);
     const auto* data = static_cast<const uint8_t*>(bytes.iov_base);
     option->bytes.assign(data, data + bytes.iov_len);
-    return true;
+    return 0;
   }
   const OptionRow& row = OptionTable()[row_index];
   option->row = &row;
   option->site = SetSite(row, family);
   option->read_site = GetSite(row, family);
   OptionInput& input = option->input;
-  napi_valuetype type;
-  napi_typeof(env, slots[1], &type);
   switch (row.kind) {
     case ValueKind::kMembership:
     case ValueKind::kSourceMembership:
       input.text = StringValue(env, slots[1]);
       if (family == AF_INET6) {
         input.interface_index = InterfaceIndex(env, slots[2]);
-        if (input.interface_index < 0) return false;
+        if (input.interface_index < 0) return ENODEV;
       } else {
         input.interface_text = StringValue(env, slots[2]);
       }
       if (row.kind == ValueKind::kSourceMembership) input.source = StringValue(env, slots[3]);
-      return true;
+      return 0;
     case ValueKind::kMulticastIf:
       if (family == AF_INET6) {
         input.integer = InterfaceIndex(env, slots[1]);
-        return input.integer >= 0;
+        return input.integer >= 0 ? 0 : ENODEV;
       }
       input.text = StringValue(env, slots[1]);
-      return true;
+      return 0;
     case ValueKind::kInterfaceName:
       input.text = StringValue(env, slots[1]);
-      return true;
+      return 0;
     default:
       napi_get_value_int64(env, slots[1], &input.integer);
-      return true;
+      return 0;
   }
 }
 
@@ -609,10 +613,8 @@ Napi::Value NativeSocket::Setopts(const Napi::CallbackInfo& info) {
     EncodedOption& option = encoded.emplace_back();
     // An interface name may have gone since the facade looked (ENODEV); the facade checked
     // the values against the same table, so a value that does not encode is its bug.
-    int err = 0;
-    if (!ReadEntry(env, entries, i, state_->family, &option)) {
-      err = ENODEV;
-    } else if (option.row != nullptr &&
+    int err = ReadEntry(env, entries, i, state_->family, &option);
+    if (err == 0 && option.row != nullptr &&
                !ABYSS_EXPECT(EncodeOption(*option.row, state_->family, option.input, &option.bytes) == OptionStatus::kOk)) {
       err = EINVAL;
     }
