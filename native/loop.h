@@ -17,7 +17,7 @@
 // watch is started.
 #pragma once
 #include <napi.h>
-
+#include <sys/epoll.h>
 #include <time.h>
 
 #include <cstddef>
@@ -30,6 +30,16 @@ namespace abyss {
 // facade's READABLE and WRITABLE.
 constexpr int kReadable = 1;
 constexpr int kWritable = 2;
+
+// The epoll events for watching `events`, with `mode` (EPOLLET, EPOLLONESHOT) added.
+inline uint32_t EpollEvents(int events, uint32_t mode) {
+  return mode | ((events & kReadable) ? EPOLLIN : 0u) | ((events & kWritable) ? EPOLLOUT : 0u);
+}
+
+// What an epoll report says is ready, in kReadable and kWritable.
+inline int ReadyEvents(uint32_t epoll_events) {
+  return ((epoll_events & EPOLLIN) ? kReadable : 0) | ((epoll_events & EPOLLOUT) ? kWritable : 0);
+}
 
 // Handles still closing: `done(data)` runs once the last one has closed and whoever started
 // closing them has released its own count (Closing starts at 1), whether the runtime calls

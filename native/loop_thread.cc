@@ -74,6 +74,8 @@ class ThreadPoll : public Poll {
   // Reported in this turn; and to be armed when it ends.
   bool reported_ = false;
   bool arm_at_turn_end_ = false;
+  // The arm at the end of the turn failed with this -errno, told at the next hand-over.
+  int arm_error_ = 0;
 };
 
 class ThreadLoop : public Loop {
@@ -93,6 +95,8 @@ class ThreadLoop : public Loop {
   static void Deliver(napi_env env, napi_value unused, void* context, void* data);
   // Asks the facade to call TurnEnded at the end of this turn (it asks once per turn).
   void AwaitTurnEnd(napi_env env);
+  // Asks for a hand-over (Deliver), unless one is on its way.
+  void RequestDelivery();
   // A watch's keep-alive changed by `delta` (+1, -1): the thread-safe function keeps the loop
   // alive while any does.
   void CountAlive(int delta);
@@ -121,14 +125,9 @@ class ThreadLoop : public Loop {
   std::vector<epoll_event> spare_;
   // The watches reported in this turn.
   std::vector<uint64_t> reported_;
+  // The watches whose arm at the end of the turn failed (ThreadPoll::arm_error_).
+  std::vector<uint64_t> failed_;
 };
-
-uint32_t EpollEvents(int events) {
-  uint32_t wanted = EPOLLONESHOT;
-  if (events & kReadable) wanted |= EPOLLIN;
-  if (events & kWritable) wanted |= EPOLLOUT;
-  return wanted;
-}
 
 int ThreadPoll::Register(uint32_t epoll_events) {
   epoll_event event{epoll_events, {}};
@@ -143,7 +142,7 @@ int ThreadPoll::Arm() {
     arm_at_turn_end_ = true;
     return 0;
   }
-  const int result = Register(EpollEvents(events_));
+  const int result = Register(EpollEvents(events_, EPOLLONESHOT));
   if (result == 0) armed_ = true;
   return result;
 }
@@ -152,6 +151,8 @@ int ThreadPoll::Start(int events, Callback callback) {
   callback_ = callback;
   if (events_ != events || !active_ || !armed_) {
     events_ = events;
+    // Armed again, or told at once that it cannot be: an earlier failure is old news.
+    arm_error_ = 0;
     const int result = Arm();
     if (result != 0) return result;
   }
@@ -162,6 +163,7 @@ int ThreadPoll::Start(int events, Callback callback) {
 void ThreadPoll::Stop() {
   SetActive(false);
   arm_at_turn_end_ = false;
+  arm_error_ = 0;
   if (!armed_) return;
   // Registered with nothing wanted: only an error could still be reported, and it is ignored.
   Register(EPOLLONESHOT);
@@ -250,6 +252,15 @@ void ThreadLoop::Run() {
   }
 }
 
+void ThreadLoop::RequestDelivery() {
+  bool request = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!requested_) request = requested_ = true;
+  }
+  if (request) napi_call_threadsafe_function(deliver_, nullptr, napi_tsfn_nonblocking);
+}
+
 void ThreadLoop::Deliver(napi_env env, napi_value unused, void* context, void* data) {
   // Null env: the function is being torn down, and nothing may be called.
   if (env == nullptr) return;
@@ -261,7 +272,21 @@ void ThreadLoop::Deliver(napi_env env, napi_value unused, void* context, void* d
     self->reports_.swap(self->spare_);
     self->requested_ = false;
   }
-  // A callback may close any watch (a socket's close), so each report looks its watch up.
+  // A callback may close or restart any watch (a socket's close, a read), so each failure
+  // and each report looks its watch up.
+  std::vector<uint64_t> failed;
+  failed.swap(self->failed_);
+  for (uint64_t id : failed) {
+    auto found = self->polls_.find(id);
+    if (found == self->polls_.end()) continue;
+    ThreadPoll* poll = found->second;
+    const int status = poll->arm_error_;
+    poll->arm_error_ = 0;
+    if (status == 0 || !poll->active_) continue;
+    // Not watched any more: the callback hears it as an error that stopped the watch.
+    poll->SetActive(false);
+    poll->callback_(poll, status, 0);
+  }
   for (const epoll_event& report : taken) {
     // Read by value: epoll_event is packed on x86-64, and a reference to its u64 is misaligned.
     const uint64_t id = report.data.u64;
@@ -282,8 +307,7 @@ void ThreadLoop::Deliver(napi_env env, napi_value unused, void* context, void* d
       poll->SetActive(false);
       status = -EBADF;
     } else {
-      if (ready & EPOLLIN) events |= kReadable;
-      if (ready & EPOLLOUT) events |= kWritable;
+      events = ReadyEvents(ready);
       if (ready & EPOLLHUP) events |= poll->events_;
       events &= poll->events_;
     }
@@ -326,15 +350,18 @@ void ThreadLoop::TurnEnded() {
     if (!poll->arm_at_turn_end_) continue;
     poll->arm_at_turn_end_ = false;
     if (!poll->active_ || poll->armed_) continue;
+    // A failure is told at the next hand-over, not here: this is the facade's call, and a
+    // callback may run JavaScript. Until then the watch counts as started, so the loop stays
+    // alive to tell it.
     const int result = poll->Arm();
-    if (result != 0) {
-      // Not watched any more: the callback hears it as an error, as one that stopped it.
-      poll->SetActive(false);
-      poll->callback_(poll, result, 0);
+    if (result != 0 && poll->arm_error_ == 0) {
+      poll->arm_error_ = result;
+      failed_.push_back(id);
     }
   }
   reported.clear();
   if (reported_.empty()) reported_.swap(reported);
+  if (!failed_.empty()) RequestDelivery();
 }
 
 Poll* ThreadLoop::Watch(int fd) {

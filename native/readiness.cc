@@ -29,13 +29,6 @@ bool ErrorQueueHoldsEntries(int fd) {
   return poll(&query, 1, 0) == 1 && (query.revents & POLLERR) != 0;
 }
 
-uint32_t EpollEvents(int events) {
-  uint32_t wanted = EPOLLET;
-  if (events & kReadable) wanted |= EPOLLIN;
-  if (events & kWritable) wanted |= EPOLLOUT;
-  return wanted;
-}
-
 }  // namespace
 
 int Watcher::StartPoll(int fd, int events, Poll::Callback callback) {
@@ -75,7 +68,7 @@ int Watcher::Apply() {
     return 0;
   }
   // Edge-triggered, the set keeps reporting new errors even when nothing else is wanted.
-  epoll_event event{EpollEvents(watching), {}};
+  epoll_event event{EpollEvents(watching, EPOLLET), {}};
   if (epoll_ctl(edge_fd_, EPOLL_CTL_MOD, fd_, &event) != 0) return -errno;
   return StartPoll(edge_fd_, kReadable, OnEdge);
 }
@@ -184,7 +177,7 @@ void Watcher::EnterEdge() {
   // Edge-triggered, nothing is held: the error queue's entries are what the facade must see.
   if (holding_) CancelHold();
   int edge = epoll_create1(EPOLL_CLOEXEC);
-  epoll_event event{EpollEvents(events_), {}};
+  epoll_event event{EpollEvents(events_, EPOLLET), {}};
   if (edge < 0 || epoll_ctl(edge, EPOLL_CTL_ADD, fd_, &event) != 0) {
     // No descriptor to spare: keep the level-triggered poll, which spins until the
     // application drains the error queue but loses nothing.
@@ -237,7 +230,7 @@ void Watcher::OnEdge(Poll* poll, int status, int events) {
   epoll_event ready{};
   if (epoll_wait(self->edge_fd_, &ready, 1, 0) != 1) return;
   int err = 0;
-  int reported = ((ready.events & EPOLLIN) ? kReadable : 0) | ((ready.events & EPOLLOUT) ? kWritable : 0);
+  int reported = ReadyEvents(ready.events);
   if (ready.events & EPOLLERR) {
     err = TakeSocketError(self->fd_);
     reported |= self->events_ & kReadable;
@@ -252,7 +245,7 @@ void Watcher::OnEdge(Poll* poll, int status, int events) {
   // Still edge-triggered and watching: what the facade left unread (a batch that left
   // datagrams behind, or no read) gets its next turn, as the level-triggered watch gives it.
   if (self->edge_fd_ >= 0 && self->left_queued_ && (self->events_ & kReadable)) {
-    epoll_event again{EpollEvents(self->events_), {}};
+    epoll_event again{EpollEvents(self->events_, EPOLLET), {}};
     epoll_ctl(self->edge_fd_, EPOLL_CTL_MOD, self->fd_, &again);
   }
 }
