@@ -89,8 +89,8 @@ const CANNOT = {
     },
     {
       name: 'controllingProcess and adopt an unknown or exited thread is badarg and the socket stays usable',
-      why: "Deno's Worker keeps its threadId after it exits (Node sets it to -1), so an exited Worker cannot be told " +
-        'from a live one that has not loaded the package yet, which a hand-over must accept',
+      why: "Deno's Worker keeps its threadId after it exits (Node sets it to -1), so an exited Worker that never loaded " +
+        'the package (this one) cannot be told from a live one that has not loaded it yet, which a hand-over must accept',
     },
     {
       names: /controllingProcess: owner is a Worker that has exited → badarg$/,

@@ -113,8 +113,7 @@ void Environment::Teardown(Closing* closing) {
   sockets.clear();
   loop->Close(closing);
   // As a port closes when its owner dies: also what was handed here and never adopted.
-  registry::RemoveThread(thread_id);
-  for (const auto& state : registry::SocketsOwnedBy(thread_id)) state->Close();
+  for (const auto& state : registry::EndThread(thread_id)) state->Close();
 }
 
 mmsghdr* ReceiveArena::Prepare(int max) {

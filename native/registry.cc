@@ -26,6 +26,12 @@ std::unordered_set<uint64_t>& Threads() {
   return *threads;
 }
 
+// Threads whose environment has ended (one entry per exited thread that had loaded the addon).
+std::unordered_set<uint64_t>& ExitedThreads() {
+  static auto* threads = new std::unordered_set<uint64_t>();
+  return *threads;
+}
+
 }  // namespace
 
 void AddSocket(const std::shared_ptr<SocketState>& state) {
@@ -58,8 +64,15 @@ bool HasDescriptor(int fd) {
   return false;
 }
 
-std::vector<std::shared_ptr<SocketState>> SocketsOwnedBy(uint64_t thread_id) {
+void AddThread(uint64_t thread_id) {
   std::lock_guard<std::mutex> lock(Lock());
+  Threads().insert(thread_id);
+}
+
+std::vector<std::shared_ptr<SocketState>> EndThread(uint64_t thread_id) {
+  std::lock_guard<std::mutex> lock(Lock());
+  Threads().erase(thread_id);
+  ExitedThreads().insert(thread_id);
   std::vector<std::shared_ptr<SocketState>> owned;
   for (const auto& [id, state] : Sockets()) {
     if (state->owner.load() == thread_id) owned.push_back(state);
@@ -67,19 +80,17 @@ std::vector<std::shared_ptr<SocketState>> SocketsOwnedBy(uint64_t thread_id) {
   return owned;
 }
 
-void AddThread(uint64_t thread_id) {
-  std::lock_guard<std::mutex> lock(Lock());
-  Threads().insert(thread_id);
-}
-
-void RemoveThread(uint64_t thread_id) {
-  std::lock_guard<std::mutex> lock(Lock());
-  Threads().erase(thread_id);
-}
-
 bool ThreadAlive(uint64_t thread_id) {
   std::lock_guard<std::mutex> lock(Lock());
   return Threads().count(thread_id) > 0;
+}
+
+bool HandOver(SocketState* state, uint64_t thread_id, bool may_be_loading) {
+  std::lock_guard<std::mutex> lock(Lock());
+  if (ExitedThreads().count(thread_id) > 0 || (!may_be_loading && Threads().count(thread_id) == 0)) return false;
+  state->adoptable = true;
+  state->owner = thread_id;
+  return true;
 }
 
 }  // namespace registry

@@ -469,16 +469,14 @@ Napi::Value NativeSocket::Adopt(const Napi::CallbackInfo& info) {
 
 // handOver(threadId, mayBeLoading): makes `threadId` the owner; this handle stops watching.
 // mayBeLoading: the target is a live Worker that may not have loaded the addon yet.
-// 0, or 1 when the thread is unknown.
+// 0, or 1 when the thread is unknown or has exited (registry::HandOver).
 Napi::Value NativeSocket::HandOver(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   uint64_t target = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-  if (!info[1].As<Napi::Boolean>().Value() && !registry::ThreadAlive(target)) return Napi::Number::New(env, 1);
+  if (!registry::HandOver(state_.get(), target, info[1].As<Napi::Boolean>().Value())) return Napi::Number::New(env, 1);
   watcher_.Stop(nullptr);
   watch_cells_[kWatchEvents] = watch_cells_[kWatchBusy] = 0;
   Hold(false);
-  state_->adoptable = true;
-  state_->owner = target;
   return Napi::Number::New(env, 0);
 }
 

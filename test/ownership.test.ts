@@ -126,6 +126,24 @@ describe('controllingProcess and adopt', () => {
     expect(String((await UDP.recv(socket, 0, 2000)).data)).toBe('still mine');
   });
 
+  test('a Worker that had loaded the package and has exited is badarg, as a Worker and as its threadId', async () => {
+    const socket = open();
+    const worker = adopter('');
+    await ready(worker);
+    const thread = worker.threadId;
+    // Its environment ends after the worker's last turn: the addon remembers the thread as
+    // exited then. (Deno's Worker keeps its threadId after 'exit', Node's says -1: the addon's
+    // memory of exits is what refuses it there.)
+    await worker.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expectThrows(() => UDP.controllingProcess(socket, worker), 'badarg');
+    expectThrows(() => UDP.controllingProcess(socket, thread), 'badarg');
+    const client = await peer();
+    peers.push(client);
+    client.send('still mine', portOf(socket), '127.0.0.1');
+    expect(String((await UDP.recv(socket, 0, 2000)).data)).toBe('still mine');
+  });
+
   test("a threadId works once its worker has loaded the package; before, badarg says to pass the Worker or wait, and the Worker works at once", async () => {
     const socket = open();
     // A live worker that has not loaded abyss-transport (yet): nothing can tell its id from a typo.
