@@ -1,6 +1,6 @@
-"""Sends one unix datagram carrying COUNT open descriptors (SCM_RIGHTS) to PATH.
+"""Sends one unix datagram carrying COUNT open descriptors (SCM_RIGHTS) of FILE to PATH.
 
-    python3 pass_fds.py PATH COUNT TEXT
+    python3 pass_fds.py PATH COUNT TEXT FILE
 
 A second, independent implementation of a unix peer that passes descriptors, which a
 datagram server receives whether it wants them or not.
@@ -12,8 +12,8 @@ import sys
 
 
 def main():
-    path, count, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(count)]
+    path, count, text, file = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    fds = [os.open(file, os.O_RDONLY) for _ in range(count)]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
         rights = (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))
         sender.sendmsg([text.encode()], [rights], 0, path)
