@@ -22,10 +22,6 @@ function local(name: string): Socket {
 }
 
 /**
- * CPU time of the thread running the event loop, in ms. process.cpuUsage() would also count
- * V8's compiler and GC threads, which a loaded machine leaves catching up during the wait.
- */
-/**
  * Counts, on `socket`, the readiness reports the addon delivers and the native sends the facade
  * tries: a retry loop that spins shows in them, whatever else the process does meanwhile.
  */
