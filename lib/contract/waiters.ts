@@ -16,6 +16,8 @@ import type { RecvArena } from './arena';
 const MAX_TIMER = 2 ** 31 - 1;
 
 export interface Waiter {
+  /** What the waiting call returned. */
+  promise: Promise<RecvData | RecvData[] | number>;
   /** 0: whole datagrams; n: at most n bytes of one. */
   numBytes: number;
   /** 0 for recv; the most datagrams for recvBatch. */
@@ -44,6 +46,15 @@ export function abortedError(operation: string, signal: AbortSignal): TransportE
 
 const operationOf = (waiter: Waiter): string => (waiter.into ? 'recvInto' : waiter.batch ? 'recvBatch' : 'recv');
 
+// A waiting recv makes a promise per datagram: one shared executor, which hands out its
+// resolving functions here, spares a closure and its context for each.
+let capturedResolve!: Waiter['resolve'];
+let capturedReject!: Waiter['reject'];
+function capture(resolve: Waiter['resolve'], reject: Waiter['reject']): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 export class WaitLine {
   #waiters: Waiter[] = [];
   #timer?: NodeJS.Timeout;
@@ -65,13 +76,12 @@ export class WaitLine {
   }
 
   /** A call that waits its turn: it times out after `timeout` ms (Infinity: never), or on `signal`. */
-  wait(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, cancel?: () => void, into?: RecvArena): {
-    promise: Promise<RecvData | RecvData[] | number>; waiter: Waiter;
-  } {
-    let waiter!: Waiter;
-    const promise = new Promise<RecvData | RecvData[] | number>((resolve, reject) => {
-      waiter = { numBytes, batch, into, resolve, reject, deadline: timeout === Infinity ? Infinity : performance.now() + timeout, cancel };
-    });
+  wait(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, cancel?: () => void, into?: RecvArena): Waiter {
+    const promise = new Promise(capture);
+    const waiter: Waiter = {
+      promise, numBytes, batch, into, resolve: capturedResolve, reject: capturedReject,
+      deadline: timeout === Infinity ? Infinity : performance.now() + timeout, cancel,
+    };
     if (timeout !== Infinity) this.#armBy(waiter.deadline);
     if (signal) {
       waiter.signal = signal;
@@ -80,7 +90,7 @@ export class WaitLine {
     }
     this.#waiters.push(waiter);
     this.#changed();
-    return { promise, waiter };
+    return waiter;
   }
 
   /** Takes the first waiter out of the line, to be resolved or rejected. */

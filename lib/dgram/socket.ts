@@ -378,12 +378,12 @@ export class DgramSocket extends ContractSocket<IpFamily> {
     }
     // Poll once: let the event loop reach its poll phase, where libuv reads the kernel.
     let immediate: NodeJS.Immediate | undefined;
-    const { promise, waiter } = this.#waiters.wait(numBytes, batch, Infinity, signal, () => clearImmediate(immediate));
+    const waiter = this.#waiters.wait(numBytes, batch, Infinity, signal, () => clearImmediate(immediate));
     immediate = setImmediate(() => {
       immediate = setImmediate(() => this.#waiters.withdraw(waiter, timeoutError(operation)));
     });
     if (this.#queued > 0) this.#nextTurn();
-    return promise as Promise<RecvData | RecvData[]>;
+    return waiter.promise as Promise<RecvData | RecvData[]>;
   }
 
   /** @internal One datagram through node:dgram; `address` undefined: to the connected peer. */

@@ -82,10 +82,11 @@ function ancillaryAt(base: number, flags: number, receiving: number, withSegment
 }
 
 /**
- * Turns the records of the last native recv into RecvData, appending them to `out`.
- * `receiving`: the socket's `receiving` value; not 0, every datagram carries `ancillary`.
+ * Turns the records of the last native recv into RecvData, stored in `out` from index `at`;
+ * returns the index after the last. `receiving`: the socket's `receiving` value; not 0, every
+ * datagram carries `ancillary`.
  */
-export function readRecords(bytes: Buffer, receiving: number, out: RecvData[]): void {
+export function readRecords(bytes: Buffer, receiving: number, out: (RecvData | undefined)[], at: number): number {
   const count = meta[META_COUNT];
   for (let i = 0; i < count; i++) {
     const base = i * META_STRIDE;
@@ -98,8 +99,9 @@ export function readRecords(bytes: Buffer, receiving: number, out: RecvData[]): 
     };
     if (receiving || meta[base + META_PRESENT] !== 0 || flags & FLAG_CTRUNCATED) record.ancillary = ancillaryAt(base, flags, receiving);
     if (flags & FLAG_TRUNCATED) record.truncated = true;
-    out.push(record);
+    out[at++] = record;
   }
+  return at;
 }
 
 /**

@@ -93,8 +93,13 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    */
   #shut = false;
   #handedRef?: SocketHandoff;
-  #queue: RecvData[] = [];
+  /**
+   * Datagrams read ahead: #queue[#head…#tail). The array is reused, not replaced, when it
+   * empties: a fresh one per read would allocate its backing store for every datagram.
+   */
+  #queue: (RecvData | undefined)[] = [];
   #head = 0;
+  #tail = 0;
   readonly #waiters = new WaitLine(() => this.#updateWatch());
   #sends: PendingSend[] = [];
   #watching = 0;
@@ -138,6 +143,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#counters = native.counters;
     this.#watchCells = native.watchCells;
     this.#queue = carry;
+    this.#tail = carry.length;
     this.buffer = native.family === AF_UNIX ? 16 * 1024 * 1024 : 65536;
     native.socket = this;
   }
@@ -250,7 +256,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
           throw error;
         }
         // `timeout` 0 polls once: it may read even when this turn's read is spent.
-        if (timeout === 0 || this.#head < this.#queue.length || (!this.#drained && this.#mayRead())) {
+        if (timeout === 0 || this.#head < this.#tail || (!this.#drained && this.#mayRead())) {
           const ready = into ? this.#takeInto(into, timeout === 0) : this.#take(numBytes, batch, timeout === 0);
           if (ready !== undefined) return Promise.resolve(ready);
         }
@@ -281,13 +287,13 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    * turn's read is not spent (`poll`: regardless). A batch fills up to its size.
    */
   #take(numBytes: number, batch: number, poll = false): RecvData | RecvData[] | undefined {
-    if (this.#head === this.#queue.length) {
+    if (this.#head === this.#tail) {
       if ((!poll && !this.#mayRead()) || !this.#fill(Math.max(batch, this.readPackets))) return undefined;
     }
     if (batch === 0) return this.#deliver(numBytes || this.buffer);
     const records: RecvData[] = [];
     while (records.length < batch) {
-      if (this.#head === this.#queue.length) {
+      if (this.#head === this.#tail) {
         // The kernel queue ran dry at the last read: what came since waits for the next call.
         if (this.#drained || !this.#fill(Math.max(batch - records.length, this.readPackets))) break;
       }
@@ -303,7 +309,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
    */
   #takeInto(arena: RecvArena, poll = false): number | undefined {
     arena.begin();
-    while (this.#head < this.#queue.length && arena.freeSlots > 0) {
+    while (this.#head < this.#tail && arena.freeSlots > 0) {
       const record = this.#shift();
       countReceived(this.#counters, Math.min(record.data.length, arena.slotSize));
       arena.addCopy(record);
@@ -330,11 +336,12 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
   }
 
   #shift(): RecvData {
-    const record = this.#queue[this.#head++];
-    if (this.#head === this.#queue.length) {
-      // A new array costs less than truncating this one (a runtime call per datagram).
-      this.#queue = [];
+    const record = this.#queue[this.#head]!;
+    // Let go of it: the array outlives its datagrams.
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#tail) {
       this.#head = 0;
+      this.#tail = 0;
     }
     return record;
   }
@@ -349,9 +356,9 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
       this.#drained = true;
       return false;
     }
-    const before = this.#queue.length;
-    readRecords(bytes, this.ancillary, this.#queue);
-    this.#drained = this.#queue.length - before < max;
+    const before = this.#tail;
+    this.#tail = readRecords(bytes, this.ancillary, this.#queue, before);
+    this.#drained = this.#tail - before < max;
     return true;
   }
 
@@ -400,7 +407,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#active = this.nextActive(this.#active, value);
     if (this.#active === false) return this.#updateWatch();
     this.#waiters.rejectAll(() => new TransportError('einval', 'recv: the socket was put in active mode'));
-    if (this.#head < this.#queue.length) setImmediate(() => this.#deliverActive());
+    if (this.#head < this.#tail) setImmediate(() => this.#deliverActive());
   }
 
   /** Emits queued datagrams, and one read's worth from the kernel per turn, while active. */
@@ -410,7 +417,7 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
       const remaining = typeof this.#active === 'number' ? this.#active : this.#active === 'once' ? 1 : this.readPackets;
       let record: RecvData | undefined;
       try {
-        if (this.#head === this.#queue.length && (!this.#mayRead() || !this.#fill(Math.min(remaining, this.readPackets)))) break;
+        if (this.#head === this.#tail && (!this.#mayRead() || !this.#fill(Math.min(remaining, this.readPackets)))) break;
         record = this.#deliver(this.buffer);
       } catch (error) {
         this.emit('udp_error', error as TransportError);
@@ -605,10 +612,11 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#watching = 0;
     this.#held = false;
     // The mode travels with the socket, as with inet's controlling_process.
-    this.#handedRef = this.#handoff(this.#queue.slice(this.#head), this.#active);
+    this.#handedRef = this.#handoff(this.#queue.slice(this.#head, this.#tail) as RecvData[], this.#active);
     this.#active = false;
     this.#queue = [];
     this.#head = 0;
+    this.#tail = 0;
     this.#failPending(() => new TransportError('not_owner', 'the socket was handed to another thread'));
     return true;
   }
@@ -629,8 +637,9 @@ export class Socket<F extends SocketFamily = SocketFamily> extends ContractSocke
     this.#shut = true;
     this.#watching = 0;
     this.#held = false;
-    this.#queue.length = 0;
+    this.#queue = [];
     this.#head = 0;
+    this.#tail = 0;
     this.#active = false;
     this.#failPending(() => new TransportError('closed', 'socket is closed'));
   }
