@@ -1,5 +1,7 @@
 #include "plain.h"
 
+#include "checks.h"
+
 namespace abyss {
 
 std::string StringValue(napi_env env, napi_value value) {
@@ -23,6 +25,13 @@ bool BytesOf(napi_env env, napi_value value, iovec* out) {
   }
   *out = {data, length};
   return true;
+}
+
+bool ElementOf(napi_env env, napi_value array, uint32_t index, napi_value* out) {
+  if (napi_get_element(env, array, index, out) == napi_ok) return true;
+  // Read at once: any N-API call that succeeds clears the last error.
+  ABYSS_EXPECT(RuntimeRefused(env));
+  return false;
 }
 
 }  // namespace abyss

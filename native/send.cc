@@ -119,7 +119,7 @@ Napi::Value NativeSocket::Send(const Napi::CallbackInfo& info) {
     gathered = napi_get_array_length(env, data, &count) == napi_ok;
     for (uint32_t i = 0; i < count && gathered; i++) {
       napi_value piece;
-      gathered = napi_get_element(env, data, i, &piece) == napi_ok && AddPiece(env, piece, &arena);
+      gathered = ElementOf(env, data, i, &piece) && AddPiece(env, piece, &arena);
     }
   } else if (gathered) {
     gathered = AddPiece(env, data, &arena);
@@ -173,13 +173,13 @@ bool NativeSocket::GatherBatch(napi_env env, const BatchArguments& batch, Segmen
     message.iov_begin = arena.iov.size();
     for (const uint32_t end = next_piece + static_cast<uint32_t>(record[kRecordPieces]); next_piece < end; next_piece++) {
       napi_value piece;
-      if (napi_get_element(env, batch.pieces, next_piece, &piece) != napi_ok || !AddPiece(env, piece, &arena)) return false;
+      if (!ElementOf(env, batch.pieces, next_piece, &piece) || !AddPiece(env, piece, &arena)) return false;
     }
     message.iov_end = arena.iov.size();
     napi_value destination, pktinfo_address;
     napi_valuetype type;
-    if (napi_get_element(env, batch.texts, 2 * (batch.first_message + i), &destination) != napi_ok ||
-        napi_get_element(env, batch.texts, 2 * (batch.first_message + i) + 1, &pktinfo_address) != napi_ok ||
+    if (!ElementOf(env, batch.texts, 2 * (batch.first_message + i), &destination) ||
+        !ElementOf(env, batch.texts, 2 * (batch.first_message + i) + 1, &pktinfo_address) ||
         napi_typeof(env, destination, &type) != napi_ok) {
       return false;
     }

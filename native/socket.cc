@@ -186,10 +186,7 @@ int64_t InterfaceIndex(napi_env env, napi_value value) {
 int ReadEntry(napi_env env, napi_value entries, size_t entry, int family, EncodedOption* option) {
   napi_value slots[4];
   for (uint32_t i = 0; i < 4; i++) {
-    if (napi_get_element(env, entries, static_cast<uint32_t>(entry * 4 + i), &slots[i]) != napi_ok) {
-      ABYSS_EXPECT(RuntimeRefused(env));
-      return EINVAL;
-    }
+    if (!ElementOf(env, entries, static_cast<uint32_t>(entry * 4 + i), &slots[i])) return EINVAL;
   }
   int32_t row_index = -1;
   napi_get_value_int32(env, slots[0], &row_index);
