@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UDP, type Socket } from '../lib';
+import { countActivity } from './helpers/sockets';
 
 const sockets: Socket[] = [];
 let dir: string;
@@ -19,26 +20,6 @@ function local(name: string): Socket {
   const socket = UDP.listen(0, { ip: { local: path.join(dir, name) } });
   sockets.push(socket);
   return socket;
-}
-
-/**
- * Counts, on `socket`, the readiness reports the addon delivers and the native sends the facade
- * tries: a retry loop that spins shows in them, whatever else the process does meanwhile.
- */
-function countActivity(socket: Socket): { reports: number; sends: number } {
-  const counts = { reports: 0, sends: 0 };
-  const onReady = socket.onReady.bind(socket);
-  socket.onReady = (events: number, errno: number) => {
-    counts.reports++;
-    onReady(events, errno);
-  };
-  const native = socket.native;
-  const send = native.send.bind(native);
-  native.send = (...args: Parameters<typeof send>) => {
-    counts.sends++;
-    return send(...args);
-  };
-  return counts;
 }
 
 /** A unix receiver that does not read makes a unix sender's queue fill: sends then wait. */
@@ -69,19 +50,19 @@ test('a full send queue makes send wait for writability, without spinning, and k
   for (const sending of pending) sending.catch(() => undefined);
   expect(UDP.getstat(sender).send_pend).toBe(Buffer.byteLength(`d${sent}`) + 3 * 'late0'.length);
 
-  const activity = countActivity(sender);
+  const activity = countActivity(sender, 'send');
   await new Promise((resolve) => setTimeout(resolve, 300));
   // Waiting is idle: while the queue stays full, a report or two (a unix sender may look
   // writable while its peer's queue is full) and the back-off's retries, on a timer that
   // doubles (about ten in 300 ms), where a spinning retry loop would count thousands.
   expect(activity.reports).toBeLessThan(5);
-  expect(activity.sends).toBeLessThan(50);
+  expect(activity.calls).toBeLessThan(50);
 
   const drained: string[] = [];
   for (let i = 0; i < sent + 4; i++) drained.push(String((await UDP.recv(receiver, 0, 2000)).data));
   await Promise.all(pending);
   // The counting saw the four waiting sends go out (on a report, or on the back-off's timer).
-  expect(activity.sends).toBeGreaterThanOrEqual(4);
+  expect(activity.calls).toBeGreaterThanOrEqual(4);
   expect(drained).toEqual([...Array.from({ length: sent + 1 }, (_, i) => `d${i}`), 'late0', 'late1', 'late2']);
   expect(UDP.getstat(sender)).toMatchObject({ send_pend: 0, send_cnt: sent + 4 });
 });

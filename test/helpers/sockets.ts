@@ -15,6 +15,28 @@ export function listen(port = 0, options?: ListenOptions): Socket {
   return socket;
 }
 
+/**
+ * Counts, on `socket`, the readiness reports the addon delivers and the facade's calls of the
+ * native `method` (its sends, or its reads): a socket that spins shows in them, whatever else
+ * the process does meanwhile. Under Bun and Deno the whole suite shares one thread, so that
+ * thread's CPU time would not do.
+ */
+export function countActivity(socket: Socket, method: 'send' | 'recv'): { reports: number; calls: number } {
+  const counts = { reports: 0, calls: 0 };
+  const onReady = socket.onReady.bind(socket);
+  socket.onReady = (events: number, errno: number) => {
+    counts.reports++;
+    onReady(events, errno);
+  };
+  const native = socket.native as unknown as Record<typeof method, (...args: unknown[]) => unknown>;
+  const call = native[method].bind(native);
+  native[method] = (...args: unknown[]) => {
+    counts.calls++;
+    return call(...args);
+  };
+  return counts;
+}
+
 /** UDP.open, remembered for closeAll(). */
 export function openSocket(port = 0, options?: ListenOptions): Socket {
   const socket = UDP.open(port, options);
