@@ -48,8 +48,8 @@ const operationOf = (waiter: Waiter): string => (waiter.into ? 'recvInto' : wait
 
 // A waiting recv makes a promise per datagram: one shared executor, which hands out its
 // resolving functions here, spares a closure and its context for each.
-let capturedResolve!: Waiter['resolve'];
-let capturedReject!: Waiter['reject'];
+let capturedResolve: Waiter['resolve'] | undefined;
+let capturedReject: Waiter['reject'] | undefined;
 function capture(resolve: Waiter['resolve'], reject: Waiter['reject']): void {
   capturedResolve = resolve;
   capturedReject = reject;
@@ -79,9 +79,13 @@ export class WaitLine {
   wait(numBytes: number, batch: number, timeout: number, signal?: AbortSignal, cancel?: () => void, into?: RecvArena): Waiter {
     const promise = new Promise(capture);
     const waiter: Waiter = {
-      promise, numBytes, batch, into, resolve: capturedResolve, reject: capturedReject,
+      promise, numBytes, batch, into, resolve: capturedResolve!, reject: capturedReject!,
       deadline: timeout === Infinity ? Infinity : performance.now() + timeout, cancel,
     };
+    // Held by the waiter alone: kept here, they would keep the last promise, and the datagram
+    // it settled with, alive until the next wait anywhere in the thread.
+    capturedResolve = undefined;
+    capturedReject = undefined;
     if (timeout !== Infinity) this.#armBy(waiter.deadline);
     if (signal) {
       waiter.signal = signal;
