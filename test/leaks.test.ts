@@ -23,6 +23,10 @@ eachTransport(({ name }) => {
     expect(result).toMatchObject({ timeouts: 5000, next: 'after' });
     expect(result.after).toEqual(result.before);
   });
+
+  test('a datagram the program dropped is collected while its socket stays open', async () => {
+    expect(await check('receivedReleased', name)).toEqual({ kept: [] });
+  });
 });
 
 // The addon's receive memory and its sockets' collection (a node:dgram socket is a libuv handle, never collected).

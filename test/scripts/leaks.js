@@ -48,6 +48,44 @@ const checks = {
     const after = process.memoryUsage();
     return { received, heapGrowth: after.heapUsed - before.heapUsed, externalGrowth: after.external - before.external, rssGrowth: after.rss - before.rss };
   },
+  // A datagram the program has dropped is garbage while its socket stays open, whether it
+  // reached a call that waited (recv, recvBatch) or one that found it read ahead. Each shape
+  // keeps only WeakRefs to what it received, and is collected before the next one waits.
+  async receivedReleased() {
+    const socket = UDP.open(0, { ip: 'loopback', ...OWN_PORT });
+    const sender = UDP.open(0, { ip: 'loopback', ...OWN_PORT });
+    const port = UDP.sockname(socket).port;
+    const send = (text) => UDP.send(sender, '127.0.0.1', port, text);
+    const weak = (record) => [new WeakRef(record), new WeakRef(record.data)];
+    const shapes = {
+      async waitingRecv() {
+        const waiting = UDP.recv(socket, 0, 1000);
+        await send('waiting');
+        return weak(await waiting);
+      },
+      async waitingRecvBatch() {
+        const waiting = UDP.recvBatch(socket, 8, 1000);
+        await send('batch');
+        return weak((await waiting)[0]);
+      },
+      async readAhead() {
+        await send('first');
+        await send('second');
+        const first = await UDP.recv(socket, 0, 1000);
+        const second = await UDP.recv(socket, 0, 1000);
+        return [...weak(first), ...weak(second)];
+      },
+    };
+    const kept = [];
+    for (const [name, shape] of Object.entries(shapes)) {
+      const refs = await shape();
+      await collect();
+      if (refs.some((ref) => ref.deref() !== undefined)) kept.push(name);
+    }
+    UDP.close(socket);
+    UDP.close(sender);
+    return { kept };
+  },
   // An unref'd socket nothing waits on and nothing references is collected, and closed; a
   // referenced one (the default) is not, as a node:dgram socket is not.
   async garbageCollected() {
