@@ -56,7 +56,11 @@ const checks = {
     const sender = UDP.open(0, { ip: 'loopback', ...OWN_PORT });
     const port = UDP.sockname(socket).port;
     const send = (text) => UDP.send(sender, '127.0.0.1', port, text);
-    const weak = (record) => [new WeakRef(record), new WeakRef(record.data)];
+    const texts = [];
+    const weak = (record) => {
+      texts.push(String(record.data));
+      return [new WeakRef(record), new WeakRef(record.data)];
+    };
     const shapes = {
       async waitingRecv() {
         const waiting = UDP.recv(socket, 0, 1000);
@@ -84,7 +88,7 @@ const checks = {
     }
     UDP.close(socket);
     UDP.close(sender);
-    return { kept };
+    return { kept, texts };
   },
   // An unref'd socket nothing waits on and nothing references is collected, and closed; a
   // referenced one (the default) is not, as a node:dgram socket is not.
