@@ -87,3 +87,27 @@ test('the hand-over token is opaque: adopt takes socket.handoff or a posted copy
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("listen's socket type follows its options: IP unless they name a unix path, options typed any included", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-listen-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'abyss-transport'));
+    const file = path.join(dir, 'listen.ts');
+    fs.writeFileSync(file, `
+      import { UDP, type ListenOptions, type Socket } from 'abyss-transport';
+      export function open(config: any, options: ListenOptions): void {
+        const port: number = UDP.sockname(UDP.listen(0, config)).port;
+        const loopback: number = UDP.listen(0, { ip: 'loopback' }).sockname().port;
+        const path: string = UDP.listen(0, { ip: { local: '/tmp/a.sock' } }).sockname().local;
+        const local: Socket<'local'> = UDP.open(0, { family: 'local' });
+        // @ts-expect-error options that may name either give a socket of either family
+        const either: number = UDP.listen(0, options).sockname().port;
+        void [port, loopback, path, local, either];
+      }
+    `);
+    expect(typeErrors([file], dir)).toBe('');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -353,8 +353,10 @@ function kernelOf(socket: Socket): KernelStats {
   };
 }
 
-function listenTyped(port: number, options: ListenOptions & ({ ip: { local: string } } | { family: 'local' })): Socket<'local'>;
+// The IP overload comes first: options typed `any` (a parsed config, say) match the first
+// overload that takes them, and most sockets are IP sockets.
 function listenTyped(port: number, options?: ListenOptions & { ip?: string; family?: IpFamily }): Socket<IpFamily>;
+function listenTyped(port: number, options: ListenOptions & ({ ip: { local: string } } | { family: 'local' })): Socket<'local'>;
 function listenTyped(port: number, options?: ListenOptions): Socket;
 function listenTyped(port: number, options?: ListenOptions): Socket {
   return listen(port, options);
