@@ -26,12 +26,32 @@ function typeErrors(files: string[], dir: string): string {
   }
 }
 
-test("the README's code blocks type-check under strict, each on its own", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-readme-'));
+/**
+ * Runs `use` in a new directory where `require('abyss-transport')` and `import … from
+ * 'abyss-transport'` find this checkout, and removes the directory after.
+ */
+function inConsumerDir<T>(prefix: string, use: (dir: string) => T): T {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   try {
-    // `require('abyss-transport')` and `import … from 'abyss-transport'` find this checkout.
     fs.mkdirSync(path.join(dir, 'node_modules'));
     fs.symlinkSync(root, path.join(dir, 'node_modules', 'abyss-transport'));
+    return use(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The type errors of one TypeScript file with `source`, written as a consumer of the package. */
+function sourceErrors(name: string, source: string): string {
+  return inConsumerDir(`abyss-${name}-`, (dir) => {
+    const file = path.join(dir, `${name}.ts`);
+    fs.writeFileSync(file, source);
+    return typeErrors([file], dir);
+  });
+}
+
+test("the README's code blocks type-check under strict, each on its own", () => {
+  inConsumerDir('abyss-readme-', (dir) => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const blocks = [...readme.matchAll(/^```(js|ts)\n([\s\S]*?)^```$/gm)];
     expect(blocks.length).toBeGreaterThan(0);
@@ -42,9 +62,7 @@ test("the README's code blocks type-check under strict, each on its own", () => 
       return file;
     });
     expect(typeErrors(files, dir)).toBe('');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('examples/ type-check under strict', () => {
@@ -58,12 +76,7 @@ test('examples/ type-check under strict', () => {
 });
 
 test('the hand-over token is opaque: adopt takes socket.handoff or a posted copy, nothing else, and shows none of its fields', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-handoff-'));
-  try {
-    fs.mkdirSync(path.join(dir, 'node_modules'));
-    fs.symlinkSync(root, path.join(dir, 'node_modules', 'abyss-transport'));
-    const file = path.join(dir, 'handoff.ts');
-    fs.writeFileSync(file, `
+  expect(sourceErrors('handoff', `
       import { UDP, type SocketHandoff, type SocketRef } from 'abyss-transport';
       import { parentPort, Worker } from 'node:worker_threads';
       export function give(worker: Worker): void {
@@ -81,20 +94,11 @@ test('the hand-over token is opaque: adopt takes socket.handoff or a posted copy
       }
       parentPort?.on('message', (message: { handoff: SocketHandoff }) => UDP.adopt(message.handoff).close());
       parentPort?.on('message', (message) => UDP.adopt(message.handoff).close());
-    `);
-    expect(typeErrors([file], dir)).toBe('');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    `)).toBe('');
 });
 
 test("listen's socket type follows its options: IP unless they name a unix path, options typed any included", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'abyss-listen-'));
-  try {
-    fs.mkdirSync(path.join(dir, 'node_modules'));
-    fs.symlinkSync(root, path.join(dir, 'node_modules', 'abyss-transport'));
-    const file = path.join(dir, 'listen.ts');
-    fs.writeFileSync(file, `
+  expect(sourceErrors('listen', `
       import { UDP, type ListenOptions, type Socket } from 'abyss-transport';
       export function open(config: any, options: ListenOptions): void {
         const port: number = UDP.sockname(UDP.listen(0, config)).port;
@@ -105,9 +109,5 @@ test("listen's socket type follows its options: IP unless they name a unix path,
         const either: number = UDP.listen(0, options).sockname().port;
         void [port, loopback, path, local, either];
       }
-    `);
-    expect(typeErrors([file], dir)).toBe('');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    `)).toBe('');
 });
